@@ -1,0 +1,34 @@
+//! The OpenAPI document at `/api/v1/openapi.json`, generated from the handlers.
+
+use actix_web::HttpResponse;
+use utoipa::OpenApi;
+
+use super::{auth, organisations, resources, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "aidmatch API", description = "社会救助资源对接平台 JSON API"),
+    paths(
+        auth::issue_token, auth::me,
+        resources::list, resources::create, resources::read, resources::replace,
+        resources::publish, resources::withdraw, resources::history,
+        users::list, users::create, users::read, users::update,
+        organisations::list, organisations::upsert,
+    ),
+    components(schemas(
+        crate::catalogue::ResourceDoc,
+        crate::catalogue::model::Capacity,
+        crate::catalogue::model::Apply,
+        crate::auth::users::UserView,
+        crate::auth::users::UserInput,
+        crate::auth::organisations::Organisation,
+        crate::auth::organisations::OrganisationInput,
+        auth::Credentials,
+        auth::TokenResponse,
+    ))
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

@@ -1,0 +1,200 @@
+//! The `aidmatch` command line (SPEC "CLI").
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::auth::users::{self, UserInput};
+use crate::catalogue::import::import_resources;
+use crate::config::Settings;
+use crate::startup::{self, Application};
+use crate::{catalogue, demo};
+
+#[derive(Debug, Parser)]
+#[command(name = "aidmatch", version, about = "社会救助资源对接平台 aidmatch")]
+pub struct Cli {
+    /// Configuration file (default: aidmatch.toml if present; AIDMATCH_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server.
+    Serve {
+        /// Load the demo data set when the catalogue is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// Import records from a JSON array or JSON Lines file (all or nothing).
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Load (or refresh) the demo data set.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account, or update the one with this name.
+    Add {
+        username: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        password: String,
+        /// Organisation name (required for charities).
+        #[arg(long)]
+        org: Option<String>,
+        /// Region prefix an adviser covers; repeat for several.
+        #[arg(long = "region")]
+        regions: Vec<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Catalogue resources in SPEC's "Resource" shape.
+    Resources { file: PathBuf },
+}
+
+fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Runs a command; the result is the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { demo } => serve(settings, demo).await,
+        Command::Migrate => {
+            let pool = startup::open_database(&settings)?;
+            drop(pool);
+            println!("数据库已是最新 (database is up to date): {}", settings.database_url_for_display());
+            Ok(0)
+        }
+        Command::User { action: UserCommand::Add { username, role, password, org, regions, name } } => {
+            let pool = startup::open_database(&settings)?;
+            let mut conn = pool.get()?;
+            let input = UserInput {
+                username: username.clone(),
+                display_name: name.unwrap_or_default(),
+                password: Some(password),
+                role,
+                organisation: org,
+                regions,
+                active: true,
+            };
+            let verb = match users::find_by_username(&mut conn, &username)? {
+                Some(existing) => {
+                    users::update(&mut conn, &existing, &input)?;
+                    "已更新 (updated)"
+                }
+                None => {
+                    users::create(&mut conn, &input)?;
+                    "已创建 (created)"
+                }
+            };
+            println!("账号 {username} {verb}");
+            Ok(0)
+        }
+        Command::Import { what: ImportCommand::Resources { file } } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let pool = startup::open_database(&settings)?;
+            let mut conn = pool.get()?;
+            let bar = progress_bar(0, "导入资源");
+            let result = import_resources(&mut conn, &text, "import", |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            });
+            bar.finish_and_clear();
+            match result {
+                Ok(report) => {
+                    println!(
+                        "导入完成 (import done): 新建 {} 条, 更新 {} 条",
+                        report.created, report.updated
+                    );
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(2)
+                }
+            }
+        }
+        Command::Demo => {
+            let pool = startup::open_database(&settings)?;
+            let mut conn = pool.get()?;
+            load_demo(&mut conn)?;
+            Ok(0)
+        }
+    }
+}
+
+fn load_demo(conn: &mut crate::db::DbConnection) -> anyhow::Result<()> {
+    let bar = progress_bar(0, "载入演示数据");
+    let report = demo::load(conn, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "演示数据已载入 (demo data loaded): {} 个机构, {} 项资源 (新建 {}, 更新 {}), {} 个账号",
+        report.organisations,
+        report.resources.created + report.resources.updated,
+        report.resources.created,
+        report.resources.updated,
+        report.accounts
+    );
+    println!("演示账号 (demo logins):\n{}", demo::logins_text());
+    Ok(())
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<i32> {
+    if demo {
+        let pool = startup::open_database(&settings)?;
+        let mut conn = pool.get()?;
+        if catalogue::repository::count(&mut conn)? == 0 {
+            load_demo(&mut conn)?;
+        } else {
+            println!("演示账号 (demo logins, if the demo data was loaded):\n{}", demo::logins_text());
+        }
+    }
+    let backend = settings.backend().name();
+    let bind = settings.bind.clone();
+    let app = Application::build(settings)?;
+    if let Some(pw) = &app.initial_admin_password {
+        println!("首次启动已创建管理员账号 (first admin created): admin / {pw}");
+        println!("请妥善保存，此密码只显示一次 (shown only once).");
+    }
+    let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+    println!(
+        "aidmatch 已启动 (listening): http://{}:{}/  [database: {backend}]",
+        if host == "0.0.0.0" { "127.0.0.1" } else { host },
+        app.port()
+    );
+    app.run_until_stopped().await?;
+    Ok(0)
+}

@@ -1,0 +1,105 @@
+//! Settings: defaults, then an optional TOML file (`aidmatch.toml`, or the
+//! file named by `AIDMATCH_CONFIG` / `--config`), then environment variables,
+//! which win. See `docs/aidmatch.example.toml` for every key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::db::Backend;
+
+/// A secret that never prints.
+#[derive(Clone, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// Holds the SQLite file, the search index, generated keys and the mail folder.
+    pub data_dir: PathBuf,
+    /// `postgres://...` for PostgreSQL; empty means SQLite at `<data_dir>/aidmatch.db`.
+    pub database_url: Option<String>,
+    /// HS256 secret; empty means one is generated into `<data_dir>/jwt_secret`.
+    pub jwt_secret: Option<Secret>,
+    /// `smtp://host:port`; empty means mail is written to `<data_dir>/outbox/`.
+    pub smtp_url: Option<Secret>,
+    /// How long a login lasts.
+    pub token_ttl_hours: i64,
+    /// Mark cookies `Secure` (set when serving over HTTPS).
+    pub secure_cookies: bool,
+    /// Failed logins allowed per account, and per client address, in `login_window_secs`.
+    pub login_max_failures_per_account: usize,
+    pub login_max_failures_per_address: usize,
+    pub login_window_secs: u64,
+}
+
+impl Settings {
+    /// Loads settings from `file` (if it exists) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, config::ConfigError> {
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("AIDMATCH_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("aidmatch.toml"));
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        config::Config::builder()
+            .set_default("bind", "127.0.0.1:8080")?
+            .set_default("data_dir", "data")?
+            .set_default("token_ttl_hours", 12)?
+            .set_default("secure_cookies", false)?
+            .set_default("login_max_failures_per_account", 5)?
+            .set_default("login_max_failures_per_address", 20)?
+            .set_default("login_window_secs", 900)?
+            .add_source(config::File::from(file).required(false))
+            .add_source(
+                config::Environment::with_prefix("AIDMATCH")
+                    .try_parsing(true)
+                    .ignore_empty(true),
+            )
+            .set_override_option("database_url", env("DATABASE_URL"))?
+            .set_override_option("smtp_url", env("SMTP_URL"))?
+            .build()?
+            .try_deserialize()
+    }
+
+    /// The effective database URL.
+    pub fn database_url(&self) -> String {
+        match self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => url.to_string(),
+            None => self.data_dir.join("aidmatch.db").to_string_lossy().into_owned(),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        Backend::of_url(&self.database_url())
+    }
+
+    /// The database URL with any password hidden, for logs.
+    pub fn database_url_for_display(&self) -> String {
+        let url = self.database_url();
+        match url::Url::parse(&url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            _ => url,
+        }
+    }
+}

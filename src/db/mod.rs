@@ -1,0 +1,146 @@
+//! Database access: one connection type over SQLite and PostgreSQL, a pool,
+//! embedded migrations and the change log.
+//!
+//! Everything backend-specific lives in this file: how a URL picks a backend,
+//! the SQLite pragmas, and which migration folder runs.
+
+pub mod change_log;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{CustomizeConnection, Pool, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
+
+/// A connection to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
+
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgresql,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgresql
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgresql => "postgresql",
+        }
+    }
+}
+
+/// SQLite needs its pragmas on every new connection; PostgreSQL needs nothing.
+#[derive(Debug)]
+struct ConnectionSetup;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens one connection, choosing the backend from the URL explicitly (the
+/// derived `establish` would let SQLite accept any string as a file name).
+pub fn establish(url: &str) -> Result<DbConnection, AppError> {
+    let conn = match Backend::of_url(url) {
+        Backend::Postgresql => DbConnection::Postgresql(diesel::PgConnection::establish(url)?),
+        Backend::Sqlite => DbConnection::Sqlite(diesel::SqliteConnection::establish(
+            url.trim_start_matches("sqlite://"),
+        )?),
+    };
+    Ok(conn)
+}
+
+/// Opens connections for the pool with [`establish`].
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+}
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        establish(&self.url).map_err(|e| match e {
+            AppError::Connection(c) => diesel::r2d2::Error::ConnectionError(c),
+            other => diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(
+                other.to_string(),
+            )),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Builds the pool. SQLite gets few connections: it has one writer anyway.
+pub fn connect_pool(url: &str) -> Result<DbPool, AppError> {
+    let max = match Backend::of_url(url) {
+        Backend::Sqlite => 4,
+        Backend::Postgresql => 10,
+    };
+    Pool::builder()
+        .max_size(max)
+        .connection_timeout(Duration::from_secs(15))
+        .connection_customizer(Box::new(ConnectionSetup))
+        .build(Manager {
+            url: url.to_string(),
+        })
+        .map_err(|e| AppError::Internal(format!("database pool: {e}")))
+}
+
+/// Runs every pending migration of the connection's backend; returns how many ran.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
+    let ran = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Postgresql(c) => {
+            c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len())
+        }
+    }
+    .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
+    Ok(ran)
+}
+
+/// A cheap round trip, for `/healthz`.
+pub fn ping(conn: &mut DbConnection) -> Result<(), AppError> {
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
+}

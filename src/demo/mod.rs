@@ -1,0 +1,125 @@
+//! The demo data set: providers, a catalogue written from the policies and
+//! services the seed documents describe, and one account per role.
+
+use crate::auth::organisations::{self, OrganisationInput};
+use crate::auth::users::{self, UserInput};
+use crate::catalogue::import::{import_resources, ImportError, ImportReport};
+use crate::db::DbConnection;
+use crate::error::AppError;
+
+const ORGANISATIONS: &str = include_str!("organisations.json");
+const RESOURCES: &str = include_str!("resources.json");
+
+/// A demo login, printed when the demo data is loaded.
+pub struct DemoAccount {
+    pub username: &'static str,
+    pub password: &'static str,
+    pub display_name: &'static str,
+    pub role: &'static str,
+    pub organisation: Option<&'static str>,
+    pub regions: &'static [&'static str],
+}
+
+pub const ACCOUNTS: &[DemoAccount] = &[
+    DemoAccount {
+        username: "admin",
+        password: "Admin#2026",
+        display_name: "王敏（民政局）",
+        role: "admin",
+        organisation: Some("青浦区民政局"),
+        regions: &[],
+    },
+    DemoAccount {
+        username: "adviser",
+        password: "Adviser#2026",
+        display_name: "李娟（香花桥街道救助顾问）",
+        role: "adviser",
+        organisation: None,
+        regions: &["310118-003", "310118-001"],
+    },
+    DemoAccount {
+        username: "adviser2",
+        password: "Adviser#2026",
+        display_name: "陈刚（徐汇区救助顾问）",
+        role: "adviser",
+        organisation: None,
+        regions: &["310104"],
+    },
+    DemoAccount {
+        username: "charity",
+        password: "Charity#2026",
+        display_name: "周洁（青浦区慈善基金会）",
+        role: "charity",
+        organisation: Some("青浦区慈善基金会"),
+        regions: &[],
+    },
+    DemoAccount {
+        username: "company",
+        password: "Company#2026",
+        display_name: "赵磊（联华超市）",
+        role: "charity",
+        organisation: Some("联华超市股份有限公司"),
+        regions: &[],
+    },
+];
+
+#[derive(Debug)]
+pub struct DemoReport {
+    pub organisations: usize,
+    pub resources: ImportReport,
+    pub accounts: usize,
+}
+
+/// Loads (or refreshes) the demo data; safe to run more than once.
+pub fn load(
+    conn: &mut DbConnection,
+    progress: impl FnMut(usize, usize),
+) -> Result<DemoReport, AppError> {
+    let orgs: Vec<OrganisationInput> = serde_json::from_str(ORGANISATIONS)
+        .map_err(|e| AppError::Internal(format!("demo organisations: {e}")))?;
+    for org in &orgs {
+        organisations::upsert(conn, org)?;
+    }
+    let resources = import_resources(conn, RESOURCES, "demo", progress).map_err(|e| match e {
+        ImportError::App(a) => a,
+        other => AppError::Internal(format!("demo resources: {other}")),
+    })?;
+    for account in ACCOUNTS {
+        let input = UserInput {
+            username: account.username.into(),
+            display_name: account.display_name.into(),
+            password: Some(account.password.into()),
+            role: account.role.into(),
+            organisation: account.organisation.map(str::to_string),
+            regions: account.regions.iter().map(|r| r.to_string()).collect(),
+            active: true,
+        };
+        match users::find_by_username(conn, account.username)? {
+            Some(existing) => {
+                users::update(conn, &existing, &input)?;
+            }
+            None => {
+                users::create(conn, &input)?;
+            }
+        }
+    }
+    Ok(DemoReport {
+        organisations: orgs.len(),
+        resources,
+        accounts: ACCOUNTS.len(),
+    })
+}
+
+/// The lines listing the demo logins.
+pub fn logins_text() -> String {
+    ACCOUNTS
+        .iter()
+        .map(|a| {
+            format!(
+                "  {:<9} 密码 {:<13} {}",
+                a.username, a.password, a.display_name
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

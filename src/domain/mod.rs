@@ -1,0 +1,7 @@
+//! Vocabulary and value types shared by every part of aidmatch (SPEC "Domain
+//! vocabulary"): codes are part of the contract.
+
+pub mod region;
+pub mod vocabulary;
+
+pub use region::RegionCode;

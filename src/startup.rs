@@ -1,0 +1,181 @@
+//! Building the application: data directory, database, migrations, keys,
+//! the first admin account, and the HTTP server bound to its listener.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpServer};
+use rand::RngCore;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::throttle::LoginThrottle;
+use crate::auth::users::{self, UserInput};
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::{api, web as pages};
+
+/// Opens the database named by the settings, creating the data directory and
+/// running pending migrations.
+pub fn open_database(settings: &Settings) -> Result<DbPool, AppError> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+        AppError::Internal(format!(
+            "cannot create data directory {}: {e}",
+            settings.data_dir.display()
+        ))
+    })?;
+    let pool = db::connect_pool(&settings.database_url())?;
+    let mut conn = pool.get()?;
+    let ran = db::run_migrations(&mut conn)?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, backend = settings.backend().name(), "database migrated");
+    }
+    Ok(pool)
+}
+
+/// The JWT secret from the settings, or the one generated into the data
+/// directory on first start.
+pub fn jwt_secret(settings: &Settings) -> Result<Vec<u8>, AppError> {
+    if let Some(secret) = settings.jwt_secret.as_ref().filter(|s| !s.expose().is_empty()) {
+        return Ok(secret.expose().as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("jwt_secret");
+    read_or_create_secret(&path)
+}
+
+fn read_or_create_secret(path: &Path) -> Result<Vec<u8>, AppError> {
+    let io = |e: std::io::Error| AppError::Internal(format!("{}: {e}", path.display()));
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim();
+        if existing.len() >= 32 {
+            return Ok(existing.as_bytes().to_vec());
+        }
+    }
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, &secret).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(secret.into_bytes())
+}
+
+/// Creates the `admin` account with a random password when there is no
+/// account at all; returns that password so it can be printed once.
+pub fn ensure_first_admin(pool: &DbPool) -> Result<Option<String>, AppError> {
+    let mut conn = pool.get()?;
+    if users::count(&mut conn)? > 0 {
+        return Ok(None);
+    }
+    let password = crate::auth::password::generate_password();
+    users::create(
+        &mut conn,
+        &UserInput {
+            username: "admin".into(),
+            display_name: "系统管理员".into(),
+            password: Some(password.clone()),
+            role: "admin".into(),
+            organisation: None,
+            regions: vec![],
+            active: true,
+        },
+    )?;
+    Ok(Some(password))
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// Set when this start created the first admin account.
+    pub initial_admin_password: Option<String>,
+}
+
+impl Application {
+    /// Prepares everything and binds the listener (port 0 picks a free port).
+    pub fn build(settings: Settings) -> Result<Application, AppError> {
+        let pool = open_database(&settings)?;
+        let initial_admin_password = ensure_first_admin(&pool)?;
+        let listener = TcpListener::bind(&settings.bind).map_err(|e| {
+            AppError::Internal(format!("cannot listen on {}: {e}", settings.bind))
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .port();
+        let server = run(listener, pool, settings)?;
+        Ok(Application {
+            port,
+            server,
+            initial_admin_password,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped; SIGINT/SIGTERM shut down gracefully.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'self'",
+        ))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}
+
+fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server, AppError> {
+    let jwt = JwtKeys::new(
+        &jwt_secret(&settings)?,
+        chrono::Duration::hours(settings.token_ttl_hours.max(1)),
+    );
+    let throttle = LoginThrottle::new(
+        Duration::from_secs(settings.login_window_secs),
+        settings.login_max_failures_per_account,
+        settings.login_max_failures_per_address,
+    );
+    let state = web::Data::new(AppState {
+        pool,
+        settings,
+        jwt,
+        throttle,
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(api::json_config())
+            .app_data(api::query_config())
+            .app_data(api::path_config())
+            .wrap(actix_web::middleware::from_fn(pages::session::csrf_cookie))
+            .wrap(security_headers())
+            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(TracingLogger::default())
+            .configure(api::configure)
+            .configure(pages::configure)
+    })
+    .shutdown_timeout(10)
+    .listen(listener)
+    .map_err(|e| AppError::Internal(format!("cannot start server: {e}")))?
+    .run();
+    Ok(server)
+}

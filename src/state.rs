@@ -1,0 +1,32 @@
+//! What every request handler shares.
+
+use actix_web::web;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Settings;
+use crate::db::{DbConnection, DbPool};
+use crate::error::AppError;
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Settings,
+    pub jwt: JwtKeys,
+    pub throttle: LoginThrottle,
+}
+
+impl AppState {
+    /// Runs blocking database work on the blocking thread pool.
+    pub async fn db<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+}

@@ -1,0 +1,188 @@
+//! Server-rendered pages (Chinese, from `templates/`), usable without JavaScript.
+
+pub mod admin;
+pub mod catalogue;
+pub mod form;
+pub mod pages;
+pub mod session;
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::auth::{Identity, Role};
+use crate::error::AppError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/app.css", web::get().to(pages::stylesheet))
+        .configure(pages::configure)
+        .configure(catalogue::configure)
+        .configure(admin::configure);
+}
+
+/// What every page's layout needs.
+pub struct PageCtx {
+    pub user: Option<Identity>,
+    pub csrf: String,
+    /// The search box's current text.
+    pub q: String,
+    pub flash: String,
+}
+
+impl PageCtx {
+    pub fn new(req: &HttpRequest, user: Option<Identity>) -> PageCtx {
+        let flash = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("done").cloned())
+            .map(|code| flash_text(&code).to_string())
+            .unwrap_or_default();
+        PageCtx {
+            user,
+            csrf: crate::auth::csrf::token_of(req),
+            q: String::new(),
+            flash,
+        }
+    }
+
+    pub fn is_role(&self, role: &str) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role.as_str() == role)
+    }
+
+    pub fn can_offer(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| matches!(u.role, Role::Admin | Role::Charity))
+    }
+}
+
+/// Short confirmations shown after a redirect (`?done=saved`).
+fn flash_text(code: &str) -> &'static str {
+    match code {
+        "saved" => "已保存。",
+        "created" => "已创建。",
+        "published" => "已发布。",
+        "withdrawn" => "已撤回。",
+        "draft" => "已退回草稿。",
+        "user_saved" => "账号已保存。",
+        "org_saved" => "机构已保存。",
+        "logged_out" => "已退出登录。",
+        _ => "",
+    }
+}
+
+pub fn render<T: Template>(page: &T) -> Result<HttpResponse, PageError> {
+    render_with(StatusCode::OK, page)
+}
+
+pub fn render_with<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, PageError> {
+    let html = page.render().map_err(AppError::from)?;
+    Ok(HttpResponse::build(status)
+        .content_type(ContentType::html())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html))
+}
+
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_string()))
+        .finish()
+}
+
+/// An error on a page: rendered as an HTML page; "not signed in" sends the
+/// browser to the login form and back.
+#[derive(Debug)]
+pub struct PageError {
+    pub error: AppError,
+    pub return_to: Option<String>,
+}
+
+impl From<AppError> for PageError {
+    fn from(error: AppError) -> Self {
+        PageError {
+            error,
+            return_to: None,
+        }
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    ctx: PageCtx,
+    status: u16,
+    title: String,
+    message: String,
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.error.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Unauthorized(_) = self.error {
+            let next = self.return_to.clone().unwrap_or_else(|| "/".into());
+            let target = format!(
+                "/login?{}",
+                serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default()
+            );
+            return redirect(&target);
+        }
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self.error, "page failed");
+        }
+        let title = match status.as_u16() {
+            403 => "无权访问",
+            404 => "页面不存在",
+            409 => "操作冲突",
+            422 | 400 => "输入有误",
+            429 => "请求过于频繁",
+            _ => "出错了",
+        };
+        let page = ErrorPage {
+            ctx: PageCtx {
+                user: None,
+                csrf: String::new(),
+                q: String::new(),
+                flash: String::new(),
+            },
+            status: status.as_u16(),
+            title: title.into(),
+            message: self.error.public_message(),
+        };
+        match page.render() {
+            Ok(html) => HttpResponse::build(status)
+                .content_type(ContentType::html())
+                .body(html),
+            Err(_) => HttpResponse::build(status).body(self.error.public_message()),
+        }
+    }
+}
+
+/// Requires a signed-in user; otherwise the login page, returning to `req`'s path.
+pub fn require_user(req: &HttpRequest, user: Option<Identity>) -> Result<Identity, PageError> {
+    user.ok_or_else(|| PageError {
+        error: AppError::Unauthorized("请先登录 (please sign in)".into()),
+        return_to: Some(match req.query_string() {
+            "" => req.path().to_string(),
+            q => format!("{}?{q}", req.path()),
+        }),
+    })
+}
+
+pub fn require_role(req: &HttpRequest, user: Option<Identity>, roles: &[Role]) -> Result<Identity, PageError> {
+    let user = require_user(req, user)?;
+    if roles.contains(&user.role) {
+        Ok(user)
+    } else {
+        Err(AppError::forbidden().into())
+    }
+}

@@ -1,0 +1,160 @@
+//! Home, login and logout, and the stylesheet.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::form::FormData;
+use super::session::{expired_session_cookie, session_cookie, MaybeWebUser};
+use super::{redirect, render, render_with, PageCtx, PageError};
+use crate::api::auth::{authenticate, client_address};
+use crate::auth::csrf;
+use crate::catalogue::access::Visibility;
+use crate::catalogue::repository::{self, ListQuery};
+use crate::catalogue::ResourceRow;
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/login", web::get().to(login_form))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout));
+}
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../templates/app.css"))
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    ctx: PageCtx,
+    recent: Vec<ResourceRow>,
+    counts: Vec<(String, i64)>,
+}
+
+async fn home(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeWebUser,
+) -> Result<HttpResponse, PageError> {
+    let (recent, counts) = state
+        .db(|conn| {
+            let mut counts = Vec::new();
+            for (kind, label) in crate::domain::vocabulary::KINDS {
+                let q = ListQuery {
+                    kind: Some(kind.to_string()),
+                    page: 1,
+                    per_page: 1,
+                    ..Default::default()
+                };
+                counts.push((label.to_string(), repository::list(conn, Visibility::Public, &q)?.0));
+            }
+            let q = ListQuery {
+                page: 1,
+                per_page: 6,
+                ..Default::default()
+            };
+            Ok((repository::list(conn, Visibility::Public, &q)?.1, counts))
+        })
+        .await?;
+    render(&HomePage {
+        ctx: PageCtx::new(&req, user.0),
+        recent,
+        counts,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    ctx: PageCtx,
+    username: String,
+    next: String,
+    error: String,
+}
+
+#[derive(Deserialize)]
+struct NextParam {
+    next: Option<String>,
+}
+
+/// Only same-site paths are followed after login.
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_string()
+    } else {
+        "/".into()
+    }
+}
+
+async fn login_form(
+    req: HttpRequest,
+    user: MaybeWebUser,
+    params: web::Query<NextParam>,
+) -> Result<HttpResponse, PageError> {
+    let next = safe_next(params.next.as_deref().unwrap_or("/"));
+    if user.0.is_some() {
+        return Ok(redirect(&next));
+    }
+    render(&LoginPage {
+        ctx: PageCtx::new(&req, None),
+        username: String::new(),
+        next,
+        error: String::new(),
+    })
+}
+
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let form = FormData::parse(&body);
+    csrf::verify(&req, &form.csrf())?;
+    let username = form.get("username");
+    let next = safe_next(&form.get("next"));
+    match authenticate(&state, &username, &form.get("password"), &client_address(&req)).await {
+        Ok(identity) => {
+            let (token, _) =
+                state
+                    .jwt
+                    .issue(identity.user_id, &identity.username, identity.role.as_str())?;
+            let cookie = session_cookie(
+                &token,
+                state.settings.secure_cookies,
+                state.settings.token_ttl_hours.max(1),
+            );
+            let mut resp = redirect(&next);
+            resp.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(resp)
+        }
+        Err(e @ (AppError::Unauthorized(_) | AppError::RateLimited { .. })) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            render_with(
+                status,
+                &LoginPage {
+                    ctx: PageCtx::new(&req, None),
+                    username,
+                    next,
+                    error: e.public_message(),
+                },
+            )
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn logout(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let form = FormData::parse(&body);
+    csrf::verify(&req, &form.csrf())?;
+    let mut resp = redirect("/?done=logged_out");
+    resp.add_cookie(&expired_session_cookie())
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(resp)
+}
+
