@@ -350,9 +350,10 @@ impl ResourceForm {
         }
     }
 
-    /// The document the API would receive for this form, or the fields that
-    /// cannot even be turned into one (the eligibility JSON).
-    fn to_json(&self) -> Result<Value, Vec<FieldError>> {
+    /// The document the API would receive for this form, and the errors of
+    /// fields that cannot even be turned into JSON (the eligibility rule).
+    fn to_json(&self) -> (Value, Vec<FieldError>) {
+        let mut errors = Vec::new();
         let number_or_text = |s: &str| match s.parse::<i64>() {
             Ok(n) => json!(n),
             Err(_) => json!(s),
@@ -360,12 +361,13 @@ impl ResourceForm {
         let eligibility = if self.eligibility.is_empty() {
             Value::Null
         } else {
-            serde_json::from_str::<Value>(&self.eligibility).map_err(|e| {
-                vec![FieldError::new(
+            serde_json::from_str::<Value>(&self.eligibility).unwrap_or_else(|e| {
+                errors.push(FieldError::new(
                     "eligibility",
                     format!("不是合法的 JSON：{e} (invalid JSON)"),
-                )]
-            })?
+                ));
+                Value::Null
+            })
         };
         let capacity = if self.capacity_total.is_empty()
             && self.capacity_remaining.is_empty()
@@ -386,7 +388,7 @@ impl ResourceForm {
             .filter(|l| !l.is_empty())
             .collect();
         let opt = |s: &str| if s.is_empty() { Value::Null } else { json!(s) };
-        Ok(json!({
+        let doc = json!({
             "ref": self.ref_code,
             "kind": self.kind,
             "title": self.title,
@@ -403,7 +405,8 @@ impl ResourceForm {
             "valid_until": opt(&self.valid_until),
             "apply": {"materials": materials, "process": self.process, "contact": self.contact, "url": opt(&self.url)},
             "status": opt(&self.status),
-        }))
+        });
+        (doc, errors)
     }
 
     pub fn has_dimension(&self, code: &&str) -> bool {
@@ -481,8 +484,15 @@ async fn new_form(req: HttpRequest, user: MaybeWebUser) -> Result<HttpResponse, 
 
 /// Validates a submitted form; on failure, the page to show again.
 fn checked(form: &ResourceForm) -> Result<crate::catalogue::ResourceInput, (FieldErrors, String)> {
-    let value = form.to_json().map_err(|e| (FieldErrors::from_list(&e), String::new()))?;
-    validate_resource(&value).map_err(|e| (FieldErrors::from_list(&e), String::new()))
+    let (value, mut errors) = form.to_json();
+    match validate_resource(&value) {
+        Ok(input) if errors.is_empty() => Ok(input),
+        Ok(_) => Err((FieldErrors::from_list(&errors), String::new())),
+        Err(more) => {
+            errors.extend(more);
+            Err((FieldErrors::from_list(&errors), String::new()))
+        }
+    }
 }
 
 async fn create(

@@ -1,0 +1,122 @@
+//! A real headless Chromium (Debian's chromium + chromium-driver, over
+//! WebDriver): a charity signs in, creates a resource through the form and
+//! finds it on the public list.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::helpers::{try_spawn, Backend, ORG_A, PASSWORD};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromedriver_path() -> Option<String> {
+    if let Ok(p) = std::env::var("CHROMEDRIVER") {
+        return Some(p);
+    }
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[actix_web::test]
+async fn charity_creates_a_resource_in_a_real_browser() {
+    let Some(driver_path) = chromedriver_path() else {
+        // The README's test command installs the driver; a bare `cargo test`
+        // on a machine without it says so instead of failing.
+        assert!(
+            std::env::var("AIDMATCH_REQUIRE_BROWSER").is_err(),
+            "chromedriver not found but AIDMATCH_REQUIRE_BROWSER is set"
+        );
+        eprintln!("skipped: chromedriver not installed");
+        return;
+    };
+    let app = try_spawn(Backend::Sqlite).await.unwrap();
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let mut caps = serde_json::Map::new();
+    let chrome_binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .copied()
+        .unwrap_or("/usr/bin/chromium");
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chrome_binary,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-quic", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--window-size=1280,1000"]
+        }),
+    );
+    let mut client = None;
+    for _ in 0..50 {
+        match ClientBuilder::native()
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let c = client.expect("connect to chromedriver");
+
+    let result = async {
+        c.goto(&app.url("/login")).await?;
+        c.find(Locator::Id("username")).await?.send_keys("charity_a").await?;
+        c.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+        c.find(Locator::Id("login-submit")).await?.click().await?;
+        c.wait().for_element(Locator::Css("a[href='/resources/new']")).await?;
+
+        c.goto(&app.url("/resources/new")).await?;
+        c.find(Locator::Id("ref")).await?.send_keys("S-BROWSER-1").await?;
+        c.find(Locator::Id("title")).await?.send_keys("浏览器测试：助老上门理发").await?;
+        c.find(Locator::Id("summary")).await?.send_keys("为行动不便老人上门理发").await?;
+        c.find(Locator::Id("region")).await?.send_keys("310118-003").await?;
+        c.find(Locator::Css("input[name='dimensions'][value='daily_care']")).await?.click().await?;
+        c.find(Locator::Css("input[name='target_groups'][value='elderly']")).await?.click().await?;
+        c.find(Locator::Id("status-published")).await?.click().await?;
+        c.find(Locator::Id("save")).await?.click().await?;
+        c.wait().for_element(Locator::Css("article.resource h1")).await?;
+        let heading = c.find(Locator::Css("article.resource h1")).await?.text().await?;
+        assert_eq!(heading, "浏览器测试：助老上门理发");
+
+        c.goto(&app.url("/resources")).await?;
+        let list = c.find(Locator::Css("table.list")).await?.text().await?;
+        assert!(list.contains("浏览器测试：助老上门理发"), "{list}");
+        assert!(list.contains(ORG_A), "{list}");
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = c.close().await;
+    result.expect("browser steps");
+
+    let (_, doc) = app.get("/api/v1/resources/S-BROWSER-1", None).await;
+    assert_eq!(doc["status"], "published");
+    assert_eq!(doc["provider"], ORG_A);
+}

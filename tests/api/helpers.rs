@@ -1,0 +1,255 @@
+//! Test helpers: every test gets its own real server on a random port with a
+//! fresh database (SQLite in a temporary directory, or a new PostgreSQL
+//! database when `AIDMATCH_TEST_POSTGRES` names a server), and talks HTTP.
+
+use std::path::PathBuf;
+
+use aidmatch::auth::organisations::{self, OrganisationInput};
+use aidmatch::auth::users::{self, UserInput};
+use aidmatch::config::{Secret, Settings};
+use aidmatch::startup::{open_database, Application};
+use diesel::connection::SimpleConnection;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PASSWORD: &str = "Test-password-1";
+pub const ORG_A: &str = "测试慈善基金会";
+pub const ORG_B: &str = "另一家爱心企业";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    _data_dir: tempfile::TempDir,
+    pg_database: Option<(String, String)>,
+}
+
+/// The PostgreSQL server URL for tests, if configured.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("AIDMATCH_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+fn create_pg_database(server: &str) -> (String, String) {
+    let name = format!("aidmatch_test_{}", uuid::Uuid::new_v4().simple());
+    let admin_url = format!("{}/postgres", server.trim_end_matches('/'));
+    let mut conn = aidmatch::db::establish(&admin_url).expect("connect to PostgreSQL");
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
+    (admin_url, format!("{}/{name}", server.trim_end_matches('/')))
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, url)) = &self.pg_database {
+            let name = url.rsplit('/').next().unwrap_or_default().to_string();
+            if let Ok(mut conn) = aidmatch::db::establish(admin_url) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// Starts a server, or `None` when the backend is not configured here.
+pub async fn try_spawn(backend: Backend) -> Option<TestApp> {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let pg_database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            let server = postgres_server()?;
+            Some(create_pg_database(&server))
+        }
+    };
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: data_dir.path().to_path_buf(),
+        database_url: pg_database.as_ref().map(|(_, url)| url.clone()),
+        jwt_secret: Some(Secret::new("test-secret-test-secret-test-secret-0123")),
+        smtp_url: None,
+        token_ttl_hours: 1,
+        secure_cookies: false,
+        login_max_failures_per_account: 5,
+        login_max_failures_per_address: 12,
+        login_window_secs: 900,
+    };
+    seed_accounts(&settings);
+    let app = Application::build(settings.clone()).expect("build application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    assert!(app.initial_admin_password.is_none(), "accounts were seeded");
+    actix_web::rt::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    Some(TestApp {
+        address,
+        client,
+        settings,
+        _data_dir: data_dir,
+        pg_database,
+    })
+}
+
+/// One account per role: `admin`, `adviser` (310118-003), `charity_a`
+/// (organisation A), `charity_b` (organisation B), `charity_none` (no organisation).
+fn seed_accounts(settings: &Settings) {
+    let pool = open_database(settings).expect("open database");
+    let mut conn = pool.get().expect("connection");
+    for (name, kind) in [(ORG_A, "charity"), (ORG_B, "company"), ("上海市民政局", "government")] {
+        organisations::upsert(
+            &mut conn,
+            &OrganisationInput {
+                name: name.into(),
+                kind: kind.into(),
+                region: "310118".into(),
+                contact: String::new(),
+            },
+        )
+        .expect("organisation");
+    }
+    let accounts: [(&str, &str, Option<&str>, Vec<String>); 4] = [
+        ("admin", "admin", None, vec![]),
+        ("adviser", "adviser", None, vec!["310118-003".into()]),
+        ("charity_a", "charity", Some(ORG_A), vec![]),
+        ("charity_b", "charity", Some(ORG_B), vec![]),
+    ];
+    for (username, role, org, regions) in accounts {
+        users::create(
+            &mut conn,
+            &UserInput {
+                username: username.into(),
+                display_name: format!("测试{username}"),
+                password: Some(PASSWORD.into()),
+                role: role.into(),
+                organisation: org.map(str::to_string),
+                regions,
+                active: true,
+            },
+        )
+        .expect("user");
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.settings.data_dir.clone()
+    }
+
+    pub fn database_url(&self) -> String {
+        self.settings.database_url()
+    }
+
+    pub async fn token(&self, username: &str) -> String {
+        let resp = self
+            .client
+            .post(self.url("/api/v1/auth/token"))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(resp.status(), 200, "login of {username}");
+        let body: Value = resp.json().await.expect("json");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Sends `method path` with an optional token and JSON body; returns status and JSON.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        self.call(reqwest::Method::PUT, path, token, Some(body)).await
+    }
+}
+
+/// A valid service resource owned by `provider`.
+pub fn service(ref_code: &str, provider: &str) -> Value {
+    json!({
+        "ref": ref_code, "kind": "service", "title": "社区长者助餐服务",
+        "summary": "为辖区老人提供助餐和送餐上门", "body": "每餐补贴 5 元。",
+        "provider": provider, "region": "310118-003",
+        "dimensions": ["daily_care"], "target_groups": ["elderly"],
+        "eligibility": null, "benefit": "每餐补贴 5 元",
+        "capacity": {"total": 40, "remaining": 40, "unit": "人"},
+        "valid_from": "2026-01-01", "valid_until": null,
+        "apply": {"materials": ["身份证"], "process": "到社区食堂登记", "contact": "021-59700000", "url": null}
+    })
+}
+
+/// A valid policy with a JsonLogic rule.
+pub fn policy(ref_code: &str) -> Value {
+    json!({
+        "ref": ref_code, "kind": "policy", "title": "上海市最低生活保障",
+        "summary": "差额补助", "body": "", "provider": "上海市民政局", "region": "310000",
+        "dimensions": ["income"], "target_groups": ["dibao", "low_income"],
+        "eligibility": {"and": [{"==": [{"var": "hukou_local"}, true]},
+                                {"<": [{"var": "income_per_capita"}, 1510]}]},
+        "benefit": "差额补足", "capacity": null, "valid_from": "2025-07-01", "valid_until": null,
+        "apply": {"materials": ["身份证", "户口簿"], "process": "街道受理", "contact": "021-1", "url": "https://mzj.sh.gov.cn/"},
+        "status": "published"
+    })
+}
+
+/// Generates `#[actix_web::test]` functions running `$test(app)` on each backend.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        pub mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let app = $crate::helpers::try_spawn($crate::helpers::Backend::Sqlite)
+                        .await
+                        .expect("SQLite is always available");
+                    super::$name(app).await;
+                }
+            )*
+        }
+        pub mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    match $crate::helpers::try_spawn($crate::helpers::Backend::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("skipped: AIDMATCH_TEST_POSTGRES is not set"),
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,9 @@
+//! Black-box tests: each spawns the real server with a fresh database and
+//! talks HTTP (and runs the real `aidmatch` binary for imports).
+
+mod auth;
+mod browser;
+mod helpers;
+mod import;
+mod pages;
+mod resources;
