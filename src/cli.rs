@@ -91,10 +91,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Migrate => {
             let pool = startup::open_database(&settings)?;
             drop(pool);
-            println!("数据库已是最新 (database is up to date): {}", settings.database_url_for_display());
+            println!(
+                "数据库已是最新 (database is up to date): {}",
+                settings.database_url_for_display()
+            );
             Ok(0)
         }
-        Command::User { action: UserCommand::Add { username, role, password, org, regions, name } } => {
+        Command::User {
+            action:
+                UserCommand::Add {
+                    username,
+                    role,
+                    password,
+                    org,
+                    regions,
+                    name,
+                },
+        } => {
             let pool = startup::open_database(&settings)?;
             let mut conn = pool.get()?;
             let input = UserInput {
@@ -119,7 +132,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             println!("账号 {username} {verb}");
             Ok(0)
         }
-        Command::Import { what: ImportCommand::Resources { file } } => {
+        Command::Import {
+            what: ImportCommand::Resources { file },
+        } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let pool = startup::open_database(&settings)?;
@@ -179,7 +194,10 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<i32> {
         if catalogue::repository::count(&mut conn)? == 0 {
             load_demo(&mut conn)?;
         } else {
-            println!("演示账号 (demo logins, if the demo data was loaded):\n{}", demo::logins_text());
+            println!(
+                "演示账号 (demo logins, if the demo data was loaded):\n{}",
+                demo::logins_text()
+            );
         }
     }
     let backend = settings.backend().name();

@@ -83,7 +83,11 @@ impl Settings {
     pub fn database_url(&self) -> String {
         match self.database_url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) => url.to_string(),
-            None => self.data_dir.join("aidmatch.db").to_string_lossy().into_owned(),
+            None => self
+                .data_dir
+                .join("aidmatch.db")
+                .to_string_lossy()
+                .into_owned(),
         }
     }
 

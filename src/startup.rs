@@ -33,7 +33,11 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, AppError> {
     let mut conn = pool.get()?;
     let ran = db::run_migrations(&mut conn)?;
     if ran > 0 {
-        tracing::info!(migrations = ran, backend = settings.backend().name(), "database migrated");
+        tracing::info!(
+            migrations = ran,
+            backend = settings.backend().name(),
+            "database migrated"
+        );
     }
     Ok(pool)
 }
@@ -41,7 +45,11 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, AppError> {
 /// The JWT secret from the settings, or the one generated into the data
 /// directory on first start.
 pub fn jwt_secret(settings: &Settings) -> Result<Vec<u8>, AppError> {
-    if let Some(secret) = settings.jwt_secret.as_ref().filter(|s| !s.expose().is_empty()) {
+    if let Some(secret) = settings
+        .jwt_secret
+        .as_ref()
+        .filter(|s| !s.expose().is_empty())
+    {
         return Ok(secret.expose().as_bytes().to_vec());
     }
     let path = settings.data_dir.join("jwt_secret");
@@ -105,9 +113,8 @@ impl Application {
     pub fn build(settings: Settings) -> Result<Application, AppError> {
         let pool = open_database(&settings)?;
         let initial_admin_password = ensure_first_admin(&pool)?;
-        let listener = TcpListener::bind(&settings.bind).map_err(|e| {
-            AppError::Internal(format!("cannot listen on {}: {e}", settings.bind))
-        })?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| AppError::Internal(format!("cannot listen on {}: {e}", settings.bind)))?;
         let port = listener
             .local_addr()
             .map_err(|e| AppError::Internal(e.to_string()))?
@@ -140,7 +147,10 @@ fn security_headers() -> DefaultHeaders {
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'self'",
         ))
-        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }
 

@@ -80,7 +80,13 @@ pub async fn issue_token(
     req: HttpRequest,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, AppError> {
-    let identity = authenticate(&state, &body.username, &body.password, &client_address(&req)).await?;
+    let identity = authenticate(
+        &state,
+        &body.username,
+        &body.password,
+        &client_address(&req),
+    )
+    .await?;
     let (token, expires_at) =
         state
             .jwt

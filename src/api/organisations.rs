@@ -29,6 +29,8 @@ pub async fn upsert(
 ) -> Result<HttpResponse, AppError> {
     require_admin(&user.0)?;
     let input = body.into_inner();
-    let org = state.db(move |conn| organisations::upsert(conn, &input)).await?;
+    let org = state
+        .db(move |conn| organisations::upsert(conn, &input))
+        .await?;
     Ok(HttpResponse::Ok().json(org))
 }

@@ -62,11 +62,25 @@ pub async fn list(
     params: web::Query<ListParams>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(kind) = params.kind.as_deref().filter(|k| !vocabulary::is_known(KINDS, k)) {
-        return Err(AppError::field("kind", format!("未知资源类型 \"{kind}\" (unknown kind)")));
+    if let Some(kind) = params
+        .kind
+        .as_deref()
+        .filter(|k| !vocabulary::is_known(KINDS, k))
+    {
+        return Err(AppError::field(
+            "kind",
+            format!("未知资源类型 \"{kind}\" (unknown kind)"),
+        ));
     }
-    if let Some(s) = params.status.as_deref().filter(|s| !vocabulary::is_known(STATUSES, s)) {
-        return Err(AppError::field("status", format!("未知状态 \"{s}\" (unknown status)")));
+    if let Some(s) = params
+        .status
+        .as_deref()
+        .filter(|s| !vocabulary::is_known(STATUSES, s))
+    {
+        return Err(AppError::field(
+            "status",
+            format!("未知状态 \"{s}\" (unknown status)"),
+        ));
     }
     let vis = visibility_for(user.0.as_ref());
     let params = params.into_inner();
@@ -155,7 +169,8 @@ pub async fn replace(
     let mut body = body.into_inner();
     // The ref in the URL is the resource's; a body may omit it.
     if let Value::Object(obj) = &mut body {
-        obj.entry("ref").or_insert_with(|| Value::String(ref_code.clone()));
+        obj.entry("ref")
+            .or_insert_with(|| Value::String(ref_code.clone()));
     }
     let input = validate_resource(&body).map_err(AppError::Validation)?;
     let who = user.0;

@@ -18,7 +18,9 @@ pub fn require_admin(who: &Identity) -> Result<(), AppError> {
     if who.role == Role::Admin {
         Ok(())
     } else {
-        Err(AppError::Forbidden("仅民政管理员可以执行此操作 (admins only)".into()))
+        Err(AppError::Forbidden(
+            "仅民政管理员可以执行此操作 (admins only)".into(),
+        ))
     }
 }
 
@@ -56,7 +58,8 @@ pub async fn read(
     let name = path.into_inner();
     let view = state
         .db(move |conn| {
-            let row = users::find_by_username(conn, &name)?.ok_or_else(|| AppError::not_found("用户"))?;
+            let row =
+                users::find_by_username(conn, &name)?.ok_or_else(|| AppError::not_found("用户"))?;
             users::view_of(conn, &row)
         })
         .await?;
@@ -77,10 +80,12 @@ pub async fn update(
     let me = user.0.user_id;
     let view = state
         .db(move |conn| {
-            let row = users::find_by_username(conn, &name)?.ok_or_else(|| AppError::not_found("用户"))?;
+            let row =
+                users::find_by_username(conn, &name)?.ok_or_else(|| AppError::not_found("用户"))?;
             if row.id == me && (!input.active || input.role != "admin") {
                 return Err(AppError::Conflict(
-                    "不能停用自己或取消自己的管理员角色 (you cannot demote or disable yourself)".into(),
+                    "不能停用自己或取消自己的管理员角色 (you cannot demote or disable yourself)"
+                        .into(),
                 ));
             }
             let row = users::update(conn, &row, &input)?;

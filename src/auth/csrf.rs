@@ -47,7 +47,10 @@ pub fn token_of(req: &HttpRequest) -> String {
 
 /// Checks a submitted form token against the cookie, in constant time.
 pub fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
-    let expected = req.cookie(COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let expected = req
+        .cookie(COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
     let ok = !expected.is_empty()
         && expected.len() == submitted.len()
         && expected

@@ -151,7 +151,9 @@ impl FromRequest for MaybeApiUser {
                 return Ok(MaybeApiUser(None));
             };
             let state = state.ok_or_else(|| AppError::Internal("state missing".into()))?;
-            Ok(MaybeApiUser(Some(identity_from_token(&state, &token).await?)))
+            Ok(MaybeApiUser(Some(
+                identity_from_token(&state, &token).await?,
+            )))
         })
     }
 }
@@ -166,7 +168,8 @@ impl FromRequest for ApiUser {
             match inner.await?.0 {
                 Some(identity) => Ok(ApiUser(identity)),
                 None => Err(AppError::Unauthorized(
-                    "需要登录：请在 Authorization 头中提供 Bearer 令牌 (authentication required)".into(),
+                    "需要登录：请在 Authorization 头中提供 Bearer 令牌 (authentication required)"
+                        .into(),
                 )),
             }
         })

@@ -44,7 +44,10 @@ impl OrganisationInput {
         let mut errors = Vec::new();
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            errors.push(FieldError::new("name", "机构名称为必填项，不超过 100 字 (name is required)"));
+            errors.push(FieldError::new(
+                "name",
+                "机构名称为必填项，不超过 100 字 (name is required)",
+            ));
         }
         if !vocabulary::is_known(ORGANISATION_KINDS, &self.kind) {
             errors.push(FieldError::new(
@@ -62,7 +65,10 @@ impl OrganisationInput {
             }
         }
         if self.contact.chars().count() > 200 {
-            errors.push(FieldError::new("contact", "联系方式不超过 200 字 (contact is too long)"));
+            errors.push(FieldError::new(
+                "contact",
+                "联系方式不超过 200 字 (contact is too long)",
+            ));
         }
         if errors.is_empty() {
             Ok(())
@@ -96,7 +102,10 @@ pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Organi
 }
 
 /// Creates the organisation, or updates the one with the same name.
-pub fn upsert(conn: &mut DbConnection, input: &OrganisationInput) -> Result<Organisation, AppError> {
+pub fn upsert(
+    conn: &mut DbConnection,
+    input: &OrganisationInput,
+) -> Result<Organisation, AppError> {
     input.validate()?;
     let name = input.name.trim();
     match find_by_name(conn, name)? {

@@ -31,9 +31,8 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// Spends the same time as a real verification, so that an unknown user name
 /// cannot be told apart from a wrong password by timing.
 pub fn verify_against_dummy(password: &str) {
-    static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        hash_password("dummy-password-for-timing").unwrap_or_default()
-    });
+    static DUMMY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| hash_password("dummy-password-for-timing").unwrap_or_default());
     let _ = verify_password(password, &DUMMY);
 }
 

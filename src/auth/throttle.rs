@@ -37,9 +37,16 @@ impl LoginThrottle {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         for (key, is_account) in Self::keys(username, address) {
-            let limit = if is_account { self.per_account } else { self.per_address };
+            let limit = if is_account {
+                self.per_account
+            } else {
+                self.per_address
+            };
             if let Some(times) = map.get_mut(&key) {
-                while times.front().is_some_and(|t| now.duration_since(*t) > self.window) {
+                while times
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > self.window)
+                {
                     times.pop_front();
                 }
                 if times.len() >= limit {
@@ -59,7 +66,11 @@ impl LoginThrottle {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 100_000 {
             // Bound memory under a flood of distinct names: forget stale entries.
-            map.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) <= self.window));
+            map.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) <= self.window)
+            });
         }
         for (key, _) in Self::keys(username, address) {
             map.entry(key).or_default().push_back(now);
@@ -84,11 +95,17 @@ mod tests {
             assert!(t.check("alice", "1.1.1.1").is_ok());
             t.record_failure("alice", "1.1.1.1");
         }
-        assert!(t.check("alice", "2.2.2.2").is_err(), "account locked from any address");
+        assert!(
+            t.check("alice", "2.2.2.2").is_err(),
+            "account locked from any address"
+        );
         assert!(t.check("bob", "1.1.1.1").is_ok());
         t.record_failure("bob", "1.1.1.1");
         t.record_failure("carol", "1.1.1.1");
-        assert!(t.check("dave", "1.1.1.1").is_err(), "address locked for every account");
+        assert!(
+            t.check("dave", "1.1.1.1").is_err(),
+            "address locked for every account"
+        );
         assert!(t.check("dave", "3.3.3.3").is_ok());
     }
 }

@@ -138,7 +138,10 @@ fn check(
         ));
     }
     if input.display_name.chars().count() > 50 {
-        errors.push(FieldError::new("display_name", "姓名不超过 50 字 (display name is too long)"));
+        errors.push(FieldError::new(
+            "display_name",
+            "姓名不超过 50 字 (display name is too long)",
+        ));
     }
     match (&input.password, creating) {
         (Some(pw), _) => {
@@ -146,14 +149,20 @@ fn check(
                 errors.push(FieldError::new("password", msg));
             }
         }
-        (None, true) => errors.push(FieldError::new("password", "密码为必填项 (password is required)")),
+        (None, true) => errors.push(FieldError::new(
+            "password",
+            "密码为必填项 (password is required)",
+        )),
         (None, false) => {}
     }
     let role = Role::parse(&input.role);
     if role.is_none() {
         errors.push(FieldError::new(
             "role",
-            format!("未知角色 \"{}\"，可选：admin, adviser, charity (unknown role)", input.role),
+            format!(
+                "未知角色 \"{}\"，可选：admin, adviser, charity (unknown role)",
+                input.role
+            ),
         ));
     }
     let mut regions = Vec::new();
@@ -171,7 +180,11 @@ fn check(
             "救助顾问必须分配至少一个负责地区 (an adviser needs at least one region)",
         ));
     }
-    let organisation_name = input.organisation.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let organisation_name = input
+        .organisation
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     let mut organisation_id = None;
     match (role, organisation_name) {
         (Some(Role::Charity), None) => errors.push(FieldError::new(
@@ -193,11 +206,18 @@ fn check(
     Ok((role.unwrap_or(Role::Adviser), organisation_id, regions))
 }
 
-fn replace_regions(conn: &mut DbConnection, user_id: i64, regions: &[String]) -> Result<(), AppError> {
+fn replace_regions(
+    conn: &mut DbConnection,
+    user_id: i64,
+    regions: &[String],
+) -> Result<(), AppError> {
     diesel::delete(user_regions::table.filter(user_regions::user_id.eq(user_id))).execute(conn)?;
     for region in regions {
         diesel::insert_into(user_regions::table)
-            .values((user_regions::user_id.eq(user_id), user_regions::region.eq(region)))
+            .values((
+                user_regions::user_id.eq(user_id),
+                user_regions::region.eq(region),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -208,7 +228,10 @@ pub fn create(conn: &mut DbConnection, input: &UserInput) -> Result<UserRow, App
     if find_by_username(conn, &input.username)?.is_some() {
         return Err(AppError::Validation(vec![FieldError::new(
             "username",
-            format!("用户名 \"{}\" 已被使用 (username already taken)", input.username),
+            format!(
+                "用户名 \"{}\" 已被使用 (username already taken)",
+                input.username
+            ),
         )]));
     }
     let hash = password::hash_password(input.password.as_deref().unwrap_or_default())?;
@@ -226,17 +249,25 @@ pub fn create(conn: &mut DbConnection, input: &UserInput) -> Result<UserRow, App
                 users::updated_at.eq(now),
             ))
             .execute(conn)?;
-        let row = find_by_username(conn, &input.username)?.ok_or_else(|| AppError::not_found("用户"))?;
+        let row =
+            find_by_username(conn, &input.username)?.ok_or_else(|| AppError::not_found("用户"))?;
         replace_regions(conn, row.id, &regions)?;
         Ok(row)
     })
 }
 
 /// Changes an existing account (the username in `input` must be its own).
-pub fn update(conn: &mut DbConnection, existing: &UserRow, input: &UserInput) -> Result<UserRow, AppError> {
+pub fn update(
+    conn: &mut DbConnection,
+    existing: &UserRow,
+    input: &UserInput,
+) -> Result<UserRow, AppError> {
     let (role, organisation_id, regions) = check(conn, input, false)?;
     if input.username != existing.username {
-        return Err(AppError::field("username", "用户名不能修改 (username cannot be changed)"));
+        return Err(AppError::field(
+            "username",
+            "用户名不能修改 (username cannot be changed)",
+        ));
     }
     let hash = match &input.password {
         Some(pw) => password::hash_password(pw)?,

@@ -68,9 +68,12 @@ pub fn check_edit(who: &Identity, row: &ResourceRow) -> Result<(), AppError> {
         Role::Charity if row.kind == "policy" => Err(AppError::Forbidden(
             "公益组织不能修改政策类资源 (charities cannot change policies)".into(),
         )),
-        Role::Charity if row.organisation_id.is_none() || row.organisation_id != who.organisation_id => {
+        Role::Charity
+            if row.organisation_id.is_none() || row.organisation_id != who.organisation_id =>
+        {
             Err(AppError::Forbidden(
-                "只能修改本机构发布的资源 (you may only change your own organisation's resources)".into(),
+                "只能修改本机构发布的资源 (you may only change your own organisation's resources)"
+                    .into(),
             ))
         }
         Role::Charity => Ok(()),
@@ -82,7 +85,10 @@ pub fn check_edit(who: &Identity, row: &ResourceRow) -> Result<(), AppError> {
 pub fn check_transition(from: &str, to: &str) -> Result<(), AppError> {
     let allowed = matches!(
         (from, to),
-        ("draft", "published") | ("draft", "withdrawn") | ("published", "withdrawn") | ("withdrawn", "draft")
+        ("draft", "published")
+            | ("draft", "withdrawn")
+            | ("published", "withdrawn")
+            | ("withdrawn", "draft")
     );
     if from == to || allowed {
         Ok(())

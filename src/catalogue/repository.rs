@@ -115,7 +115,9 @@ fn filtered<'a>(vis: Visibility, q: &'a ListQuery) -> resources::BoxedQuery<'a, 
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = format!(
             "%{}%",
-            text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
         );
         query = query.filter(
             resources::title
@@ -289,7 +291,14 @@ pub fn update(
         } else {
             status_action(status)
         };
-        record_history(conn, existing.id, action, Some(&existing.status), status, actor)?;
+        record_history(
+            conn,
+            existing.id,
+            action,
+            Some(&existing.status),
+            status,
+            actor,
+        )?;
         if status != existing.status {
             stamp_status(conn, existing.id, status, actor)?;
         }

@@ -108,7 +108,10 @@ impl<'a> Reader<'a> {
             Some(Value::String(s)) => {
                 let s = s.trim().to_string();
                 if required && s.is_empty() {
-                    self.fail(field, format!("{field} 不能为空 ({field} must not be empty)"));
+                    self.fail(
+                        field,
+                        format!("{field} 不能为空 ({field} must not be empty)"),
+                    );
                     None
                 } else if s.chars().count() > max_chars {
                     self.fail(
@@ -121,7 +124,10 @@ impl<'a> Reader<'a> {
                 }
             }
             Some(_) => {
-                self.fail(field, format!("{field} 必须是字符串 ({field} must be a string)"));
+                self.fail(
+                    field,
+                    format!("{field} 必须是字符串 ({field} must be a string)"),
+                );
                 None
             }
         }
@@ -136,17 +142,26 @@ impl<'a> Reader<'a> {
     ) -> Option<Vec<String>> {
         let Some(value) = self.present(field) else {
             if required {
-                self.fail(field, format!("{field} 为必填项，至少选择一项 ({field} is required)"));
+                self.fail(
+                    field,
+                    format!("{field} 为必填项，至少选择一项 ({field} is required)"),
+                );
                 return None;
             }
             return Some(Vec::new());
         };
         let Value::Array(items) = value else {
-            self.fail(field, format!("{field} 必须是代码数组 ({field} must be an array of codes)"));
+            self.fail(
+                field,
+                format!("{field} 必须是代码数组 ({field} must be an array of codes)"),
+            );
             return None;
         };
         if required && items.is_empty() {
-            self.fail(field, format!("{field} 至少选择一项 ({field} must not be empty)"));
+            self.fail(
+                field,
+                format!("{field} 至少选择一项 ({field} must not be empty)"),
+            );
             return None;
         }
         let mut seen = BTreeSet::new();
@@ -169,7 +184,10 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 None => {
-                    self.fail(&format!("{field}[{i}]"), "必须是字符串代码 (must be a string code)");
+                    self.fail(
+                        &format!("{field}[{i}]"),
+                        "必须是字符串代码 (must be a string code)",
+                    );
                     return None;
                 }
             }
@@ -225,7 +243,10 @@ fn read_capacity(r: &mut Reader<'_>) -> Option<Option<Capacity>> {
     let total = match cap.get("total").and_then(non_negative_int) {
         Some(t) => t,
         None => {
-            r.fail("capacity.total", "capacity.total 必须是非负整数 (must be a non-negative integer)");
+            r.fail(
+                "capacity.total",
+                "capacity.total 必须是非负整数 (must be a non-negative integer)",
+            );
             ok = false;
             0
         }
@@ -283,7 +304,10 @@ fn read_apply(r: &mut Reader<'_>) -> Option<Apply> {
         return Some(Apply::default());
     };
     let Value::Object(obj) = value else {
-        r.fail("apply", "apply 必须是对象 {materials, process, contact, url} (apply must be an object)");
+        r.fail(
+            "apply",
+            "apply 必须是对象 {materials, process, contact, url} (apply must be an object)",
+        );
         return None;
     };
     let mut ok = true;
@@ -299,14 +323,20 @@ fn read_apply(r: &mut Reader<'_>) -> Option<Apply> {
                             apply.materials.push(s.to_string())
                         }
                         _ => {
-                            r.fail(&format!("{path}[{i}]"), "申请材料必须是非空文字 (must be non-empty text)");
+                            r.fail(
+                                &format!("{path}[{i}]"),
+                                "申请材料必须是非空文字 (must be non-empty text)",
+                            );
                             ok = false;
                         }
                     }
                 }
             }
             ("materials", _) => {
-                r.fail(&path, "apply.materials 必须是文字数组 (must be an array of strings)");
+                r.fail(
+                    &path,
+                    "apply.materials 必须是文字数组 (must be an array of strings)",
+                );
                 ok = false;
             }
             ("process" | "contact", Value::String(s)) if s.chars().count() <= 2_000 => {
@@ -318,7 +348,10 @@ fn read_apply(r: &mut Reader<'_>) -> Option<Apply> {
                 }
             }
             ("process" | "contact", _) => {
-                r.fail(&path, format!("{path} 必须是不超过 2000 字的文字 (must be text)"));
+                r.fail(
+                    &path,
+                    format!("{path} 必须是不超过 2000 字的文字 (must be text)"),
+                );
                 ok = false;
             }
             ("url", Value::String(s)) if s.trim().is_empty() => {}
@@ -327,7 +360,10 @@ fn read_apply(r: &mut Reader<'_>) -> Option<Apply> {
                     apply.url = Some(s.trim().to_string())
                 }
                 _ => {
-                    r.fail(&path, "apply.url 必须是 http(s) 网址 (must be an http or https URL)");
+                    r.fail(
+                        &path,
+                        "apply.url 必须是 http(s) 网址 (must be an http or https URL)",
+                    );
                     ok = false;
                 }
             },
@@ -377,14 +413,19 @@ pub fn validate_resource(value: &Value) -> Result<ResourceInput, Vec<FieldError>
         if !vocabulary::is_known(KINDS, k) {
             r.fail(
                 "kind",
-                format!("未知资源类型 \"{k}\"，可选：{} (unknown kind)", vocabulary::codes(KINDS)),
+                format!(
+                    "未知资源类型 \"{k}\"，可选：{} (unknown kind)",
+                    vocabulary::codes(KINDS)
+                ),
             );
         }
     }
     let title = r.string("title", true, MAX_TITLE);
     let summary = r.string("summary", false, MAX_SUMMARY).unwrap_or_default();
     let body = r.string("body", false, MAX_BODY).unwrap_or_default();
-    let provider = r.string("provider", false, MAX_PROVIDER).filter(|p| !p.is_empty());
+    let provider = r
+        .string("provider", false, MAX_PROVIDER)
+        .filter(|p| !p.is_empty());
     let region = match r.string("region", true, 30) {
         Some(s) => match RegionCode::parse(&s) {
             Ok(code) => Some(code),
@@ -424,7 +465,9 @@ pub fn validate_resource(value: &Value) -> Result<ResourceInput, Vec<FieldError>
         if until < from {
             r.fail(
                 "valid_until",
-                format!("有效期截止日 {until} 早于起始日 {from} (valid_until is before valid_from)"),
+                format!(
+                    "有效期截止日 {until} 早于起始日 {from} (valid_until is before valid_from)"
+                ),
             );
         }
     }
@@ -434,7 +477,10 @@ pub fn validate_resource(value: &Value) -> Result<ResourceInput, Vec<FieldError>
         if !vocabulary::is_known(STATUSES, s) {
             r.fail(
                 "status",
-                format!("未知状态 \"{s}\"，可选：{} (unknown status)", vocabulary::codes(STATUSES)),
+                format!(
+                    "未知状态 \"{s}\"，可选：{} (unknown status)",
+                    vocabulary::codes(STATUSES)
+                ),
             );
         }
     }
@@ -444,8 +490,17 @@ pub fn validate_resource(value: &Value) -> Result<ResourceInput, Vec<FieldError>
     }
     // Every `None` below was reported as an error above, so these all hold.
     match (
-        ref_code, kind, title, region, dimensions, target_groups, eligibility, capacity,
-        valid_from, valid_until, apply,
+        ref_code,
+        kind,
+        title,
+        region,
+        dimensions,
+        target_groups,
+        eligibility,
+        capacity,
+        valid_from,
+        valid_until,
+        apply,
     ) {
         (
             Some(ref_code),
@@ -477,7 +532,10 @@ pub fn validate_resource(value: &Value) -> Result<ResourceInput, Vec<FieldError>
             apply,
             status,
         }),
-        _ => Err(vec![FieldError::new("$", "资源数据不完整 (incomplete resource)")]),
+        _ => Err(vec![FieldError::new(
+            "$",
+            "资源数据不完整 (incomplete resource)",
+        )]),
     }
 }
 
@@ -523,8 +581,18 @@ mod tests {
         v["eligibility"] = json!({"nope": 1});
         v["color"] = json!("red");
         let fields = fields_of(v);
-        for f in ["kind", "dimensions[1]", "region", "valid_from", "eligibility", "color"] {
-            assert!(fields.contains(&f.to_string()), "{f} missing from {fields:?}");
+        for f in [
+            "kind",
+            "dimensions[1]",
+            "region",
+            "valid_from",
+            "eligibility",
+            "color",
+        ] {
+            assert!(
+                fields.contains(&f.to_string()),
+                "{f} missing from {fields:?}"
+            );
         }
     }
 

@@ -131,9 +131,9 @@ pub fn connect_pool(url: &str) -> Result<DbPool, AppError> {
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
     let ran = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-        DbConnection::Postgresql(c) => {
-            c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len())
-        }
+        DbConnection::Postgresql(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
     }
     .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
     Ok(ran)

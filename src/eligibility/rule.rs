@@ -158,7 +158,10 @@ mod tests {
     #[test]
     fn rejects_malformed_rules_with_a_path() {
         let unknown = JsonLogicRule::parse(&json!({"and": [{"foo": [1, 2]}]})).unwrap_err();
-        assert!(unknown.contains("$.and[0]") && unknown.contains("foo"), "{unknown}");
+        assert!(
+            unknown.contains("$.and[0]") && unknown.contains("foo"),
+            "{unknown}"
+        );
         let two_keys = JsonLogicRule::parse(&json!({"==": [1, 1], "!=": [1, 2]})).unwrap_err();
         assert!(two_keys.contains("恰好有一个"), "{two_keys}");
         let arity = JsonLogicRule::parse(&json!({"==": [1]})).unwrap_err();

@@ -46,7 +46,9 @@ struct UsersPage {
     general_error: String,
 }
 
-async fn users_data(state: &web::Data<AppState>) -> Result<(Vec<UserView>, Vec<Organisation>), AppError> {
+async fn users_data(
+    state: &web::Data<AppState>,
+) -> Result<(Vec<UserView>, Vec<Organisation>), AppError> {
     state
         .db(|conn| Ok((users::list(conn)?, organisations::list(conn)?)))
         .await
@@ -65,7 +67,11 @@ async fn users_page(
 ) -> Result<HttpResponse, PageError> {
     let who = require_role(&req, user.0, ADMIN)?;
     let (users, organisations) = users_data(&state).await?;
-    let form = match params.edit.as_deref().and_then(|name| users.iter().find(|u| u.username == name)) {
+    let form = match params
+        .edit
+        .as_deref()
+        .and_then(|name| users.iter().find(|u| u.username == name))
+    {
         Some(u) => UserForm {
             username: u.username.clone(),
             display_name: u.display_name.clone(),
@@ -211,7 +217,10 @@ async fn save_organisation(
         contact: data.get("contact"),
     };
     let attempt = input.clone();
-    match state.db(move |conn| organisations::upsert(conn, &attempt)).await {
+    match state
+        .db(move |conn| organisations::upsert(conn, &attempt))
+        .await
+    {
         Ok(_) => Ok(redirect("/admin/organisations?done=org_saved")),
         Err(e @ AppError::Validation(_)) => {
             let (errors, _) = FieldErrors::from_error(&e);

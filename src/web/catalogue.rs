@@ -93,7 +93,11 @@ async fn list_page(
     params: ListParams,
     manage: bool,
 ) -> Result<HttpResponse, PageError> {
-    let base = if manage { "/manage/resources" } else { "/resources" };
+    let base = if manage {
+        "/manage/resources"
+    } else {
+        "/resources"
+    };
     let q = params.q.clone().unwrap_or_default().trim().to_string();
     let kind = params
         .kind
@@ -127,7 +131,9 @@ async fn list_page(
         page,
         per_page: PER_PAGE,
     };
-    let (total, rows) = state.db(move |conn| repository::list(conn, vis, &query)).await?;
+    let (total, rows) = state
+        .db(move |conn| repository::list(conn, vis, &query))
+        .await?;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let mut tabs = vec![KindTab {
         label: "全部".into(),
@@ -249,7 +255,8 @@ async fn detail(
     user: MaybeWebUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let (r, organisation, history) = load_visible(&state, user.0.clone(), path.into_inner()).await?;
+    let (r, organisation, history) =
+        load_visible(&state, user.0.clone(), path.into_inner()).await?;
     let can_edit = user
         .0
         .as_ref()
@@ -308,7 +315,10 @@ impl ResourceForm {
             target_groups: r.target_group_codes(),
             eligibility: r.eligibility_pretty(),
             benefit: r.benefit.clone(),
-            capacity_total: cap.as_ref().map(|c| c.total.to_string()).unwrap_or_default(),
+            capacity_total: cap
+                .as_ref()
+                .map(|c| c.total.to_string())
+                .unwrap_or_default(),
             capacity_remaining: cap
                 .as_ref()
                 .map(|c| c.remaining.to_string())
@@ -471,7 +481,11 @@ const EDITORS: &[Role] = &[Role::Admin, Role::Charity];
 async fn new_form(req: HttpRequest, user: MaybeWebUser) -> Result<HttpResponse, PageError> {
     let who = require_role(&req, user.0, EDITORS)?;
     let mut form = ResourceForm {
-        kind: if who.role == Role::Charity { "service".into() } else { "policy".into() },
+        kind: if who.role == Role::Charity {
+            "service".into()
+        } else {
+            "policy".into()
+        },
         status: "draft".into(),
         ..Default::default()
     };
@@ -479,7 +493,14 @@ async fn new_form(req: HttpRequest, user: MaybeWebUser) -> Result<HttpResponse, 
         form.provider = who.organisation_name.clone().unwrap_or_default();
         form.kind = "service".into();
     }
-    render(&form_page(&req, who, form, FieldErrors::default(), String::new(), false))
+    render(&form_page(
+        &req,
+        who,
+        form,
+        FieldErrors::default(),
+        String::new(),
+        false,
+    ))
 }
 
 /// Validates a submitted form; on failure, the page to show again.
@@ -518,14 +539,24 @@ async fn create(
         }
     };
     let actor = who.clone();
-    match state.db(move |conn| editing::create_as(conn, &actor, &input)).await {
-        Ok(row) => Ok(redirect(&format!("/resources/{}?done=created", row.ref_code))),
+    match state
+        .db(move |conn| editing::create_as(conn, &actor, &input))
+        .await
+    {
+        Ok(row) => Ok(redirect(&format!(
+            "/resources/{}?done=created",
+            row.ref_code
+        ))),
         Err(e @ (AppError::Validation(_) | AppError::Conflict(_))) => {
             let (mut errors, general) = FieldErrors::from_error(&e);
             if let AppError::Conflict(msg) = &e {
                 errors.0.insert("ref".into(), msg.clone());
             }
-            let general = if errors.is_empty() { general } else { String::new() };
+            let general = if errors.is_empty() {
+                general
+            } else {
+                String::new()
+            };
             render_with(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 &form_page(&req, who, form, errors, general, false),
@@ -554,7 +585,14 @@ async fn edit_form(
     let who = require_role(&req, user.0, EDITORS)?;
     let row = load_editable(&state, &who, path.into_inner()).await?;
     let form = ResourceForm::from_row(&row);
-    render(&form_page(&req, who, form, FieldErrors::default(), String::new(), true))
+    render(&form_page(
+        &req,
+        who,
+        form,
+        FieldErrors::default(),
+        String::new(),
+        true,
+    ))
 }
 
 async fn update(
@@ -648,5 +686,8 @@ async fn change_status(
     let row = state
         .db(move |conn| editing::change_status_as(conn, &who, &existing, &status))
         .await?;
-    Ok(redirect(&format!("/resources/{}?done={}", row.ref_code, row.status)))
+    Ok(redirect(&format!(
+        "/resources/{}?done={}",
+        row.ref_code, row.status
+    )))
 }

@@ -32,11 +32,12 @@ pub struct PageCtx {
 
 impl PageCtx {
     pub fn new(req: &HttpRequest, user: Option<Identity>) -> PageCtx {
-        let flash = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| q.get("done").cloned())
-            .map(|code| flash_text(&code).to_string())
-            .unwrap_or_default();
+        let flash =
+            web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+                .ok()
+                .and_then(|q| q.get("done").cloned())
+                .map(|code| flash_text(&code).to_string())
+                .unwrap_or_default();
         PageCtx {
             user,
             csrf: crate::auth::csrf::token_of(req),
@@ -178,7 +179,11 @@ pub fn require_user(req: &HttpRequest, user: Option<Identity>) -> Result<Identit
     })
 }
 
-pub fn require_role(req: &HttpRequest, user: Option<Identity>, roles: &[Role]) -> Result<Identity, PageError> {
+pub fn require_role(
+    req: &HttpRequest,
+    user: Option<Identity>,
+    roles: &[Role],
+) -> Result<Identity, PageError> {
     let user = require_user(req, user)?;
     if roles.contains(&user.role) {
         Ok(user)

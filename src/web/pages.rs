@@ -52,7 +52,10 @@ async fn home(
                     per_page: 1,
                     ..Default::default()
                 };
-                counts.push((label.to_string(), repository::list(conn, Visibility::Public, &q)?.0));
+                counts.push((
+                    label.to_string(),
+                    repository::list(conn, Visibility::Public, &q)?.0,
+                ));
             }
             let q = ListQuery {
                 page: 1,
@@ -118,7 +121,14 @@ async fn login(
     csrf::verify(&req, &form.csrf())?;
     let username = form.get("username");
     let next = safe_next(&form.get("next"));
-    match authenticate(&state, &username, &form.get("password"), &client_address(&req)).await {
+    match authenticate(
+        &state,
+        &username,
+        &form.get("password"),
+        &client_address(&req),
+    )
+    .await
+    {
         Ok(identity) => {
             let (token, _) =
                 state
@@ -130,7 +140,8 @@ async fn login(
                 state.settings.token_ttl_hours.max(1),
             );
             let mut resp = redirect(&next);
-            resp.add_cookie(&cookie).map_err(|e| AppError::Internal(e.to_string()))?;
+            resp.add_cookie(&cookie)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
             Ok(resp)
         }
         Err(e @ (AppError::Unauthorized(_) | AppError::RateLimited { .. })) => {
@@ -157,4 +168,3 @@ async fn logout(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Page
         .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(resp)
 }
-

@@ -8,7 +8,11 @@ async fn health_reports_the_database(app: TestApp) {
     let (status, body) = app.get("/healthz", None).await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
-    let expected = if app.database_url().starts_with("postgres") { "postgresql" } else { "sqlite" };
+    let expected = if app.database_url().starts_with("postgres") {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
     assert_eq!(body["database"], expected);
     let (status, doc) = app.get("/api/v1/openapi.json", None).await;
     assert_eq!(status, 200);
@@ -18,7 +22,11 @@ async fn health_reports_the_database(app: TestApp) {
 
 async fn login_issues_a_working_token(app: TestApp) {
     let (status, body) = app
-        .post("/api/v1/auth/token", None, &json!({"username": "adviser", "password": PASSWORD}))
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "adviser", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(status, 200);
     let token = body["token"].as_str().unwrap().to_string();
@@ -30,12 +38,20 @@ async fn login_issues_a_working_token(app: TestApp) {
     assert_eq!(me["regions"], json!(["310118-003"]));
 
     let (status, err) = app
-        .post("/api/v1/auth/token", None, &json!({"username": "adviser", "password": "wrong-password"}))
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "adviser", "password": "wrong-password"}),
+        )
         .await;
     assert_eq!(status, 401);
     assert_eq!(err["error"]["code"], "unauthorized");
     let (status, _) = app
-        .post("/api/v1/auth/token", None, &json!({"username": "nobody", "password": PASSWORD}))
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "nobody", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(status, 401);
     let (status, err) = app.get("/api/v1/auth/me", Some("not.a.token")).await;
@@ -61,9 +77,13 @@ async fn failed_logins_are_throttled(app: TestApp) {
     let attempt = |user: &'static str, pw: &'static str| {
         let app = &app;
         async move {
-            app.post("/api/v1/auth/token", None, &json!({"username": user, "password": pw}))
-                .await
-                .0
+            app.post(
+                "/api/v1/auth/token",
+                None,
+                &json!({"username": user, "password": pw}),
+            )
+            .await
+            .0
         }
     };
     for _ in 0..5 {
@@ -71,7 +91,11 @@ async fn failed_logins_are_throttled(app: TestApp) {
     }
     // The account is locked, even with the right password.
     let (status, err) = app
-        .post("/api/v1/auth/token", None, &json!({"username": "charity_a", "password": PASSWORD}))
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "charity_a", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(status, 429);
     assert_eq!(err["error"]["code"], "rate_limited");
@@ -102,35 +126,73 @@ async fn admins_manage_accounts_and_others_cannot(app: TestApp) {
     let bad = json!({"username": "x", "password": "short", "role": "boss"});
     let (status, err) = app.post("/api/v1/users", Some(&admin), &bad).await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = err["error"]["details"].as_array().unwrap().iter()
-        .map(|d| d["field"].as_str().unwrap()).collect();
-    assert!(fields.contains(&"username") && fields.contains(&"password") && fields.contains(&"role"), "{err}");
+    let fields: Vec<&str> = err["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"username") && fields.contains(&"password") && fields.contains(&"role"),
+        "{err}"
+    );
     // A charity account needs an existing organisation.
     let (status, err) = app.post("/api/v1/users", Some(&admin),
         &json!({"username": "c99", "password": "Another-pass-9", "role": "charity", "organisation": "不存在的机构"})).await;
     assert_eq!(status, 422);
     assert_eq!(err["error"]["field"], "organisation");
     // Disabling an account ends its sessions at once.
-    let nine = app.post("/api/v1/auth/token", None, &json!({"username": "adviser9", "password": "Another-pass-9"})).await.1;
+    let nine = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "adviser9", "password": "Another-pass-9"}),
+        )
+        .await
+        .1;
     let nine_token = nine["token"].as_str().unwrap().to_string();
     let mut disabled = new_user.clone();
     disabled["active"] = json!(false);
     disabled.as_object_mut().unwrap().remove("password");
-    let (status, _) = app.put("/api/v1/users/adviser9", Some(&admin), &disabled).await;
+    let (status, _) = app
+        .put("/api/v1/users/adviser9", Some(&admin), &disabled)
+        .await;
     assert_eq!(status, 200);
     let (status, _) = app.get("/api/v1/auth/me", Some(&nine_token)).await;
     assert_eq!(status, 401);
     // Organisations: admins create, others may list.
-    let (status, _) = app.post("/api/v1/organisations", Some(&adviser), &json!({"name": "新机构", "kind": "charity"})).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/organisations",
+            Some(&adviser),
+            &json!({"name": "新机构", "kind": "charity"}),
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, org) = app.post("/api/v1/organisations", Some(&admin), &json!({"name": "新机构", "kind": "charity", "region": "310118"})).await;
+    let (status, org) = app
+        .post(
+            "/api/v1/organisations",
+            Some(&admin),
+            &json!({"name": "新机构", "kind": "charity", "region": "310118"}),
+        )
+        .await;
     assert_eq!(status, 200, "{org}");
-    let (status, err) = app.post("/api/v1/organisations", Some(&admin), &json!({"name": "坏机构", "kind": "club"})).await;
+    let (status, err) = app
+        .post(
+            "/api/v1/organisations",
+            Some(&admin),
+            &json!({"name": "坏机构", "kind": "club"}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(err["error"]["field"], "kind");
     let (status, list) = app.get("/api/v1/organisations", Some(&adviser)).await;
     assert_eq!(status, 200);
-    assert!(list.as_array().unwrap().iter().any(|o| o["name"] == "新机构"));
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["name"] == "新机构"));
 }
 
 crate::backend_tests!(

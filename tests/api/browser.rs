@@ -30,7 +30,11 @@ fn chromedriver_path() -> Option<String> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[actix_web::test]
@@ -88,22 +92,57 @@ async fn charity_creates_a_resource_in_a_real_browser() {
 
     let result = async {
         c.goto(&app.url("/login")).await?;
-        c.find(Locator::Id("username")).await?.send_keys("charity_a").await?;
-        c.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+        c.find(Locator::Id("username"))
+            .await?
+            .send_keys("charity_a")
+            .await?;
+        c.find(Locator::Id("password"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
         c.find(Locator::Id("login-submit")).await?.click().await?;
-        c.wait().for_element(Locator::Css("a[href='/resources/new']")).await?;
+        c.wait()
+            .for_element(Locator::Css("a[href='/resources/new']"))
+            .await?;
 
         c.goto(&app.url("/resources/new")).await?;
-        c.find(Locator::Id("ref")).await?.send_keys("S-BROWSER-1").await?;
-        c.find(Locator::Id("title")).await?.send_keys("浏览器测试：助老上门理发").await?;
-        c.find(Locator::Id("summary")).await?.send_keys("为行动不便老人上门理发").await?;
-        c.find(Locator::Id("region")).await?.send_keys("310118-003").await?;
-        c.find(Locator::Css("input[name='dimensions'][value='daily_care']")).await?.click().await?;
-        c.find(Locator::Css("input[name='target_groups'][value='elderly']")).await?.click().await?;
-        c.find(Locator::Id("status-published")).await?.click().await?;
+        c.find(Locator::Id("ref"))
+            .await?
+            .send_keys("S-BROWSER-1")
+            .await?;
+        c.find(Locator::Id("title"))
+            .await?
+            .send_keys("浏览器测试：助老上门理发")
+            .await?;
+        c.find(Locator::Id("summary"))
+            .await?
+            .send_keys("为行动不便老人上门理发")
+            .await?;
+        c.find(Locator::Id("region"))
+            .await?
+            .send_keys("310118-003")
+            .await?;
+        c.find(Locator::Css("input[name='dimensions'][value='daily_care']"))
+            .await?
+            .click()
+            .await?;
+        c.find(Locator::Css("input[name='target_groups'][value='elderly']"))
+            .await?
+            .click()
+            .await?;
+        c.find(Locator::Id("status-published"))
+            .await?
+            .click()
+            .await?;
         c.find(Locator::Id("save")).await?.click().await?;
-        c.wait().for_element(Locator::Css("article.resource h1")).await?;
-        let heading = c.find(Locator::Css("article.resource h1")).await?.text().await?;
+        c.wait()
+            .for_element(Locator::Css("article.resource h1"))
+            .await?;
+        let heading = c
+            .find(Locator::Css("article.resource h1"))
+            .await?
+            .text()
+            .await?;
         assert_eq!(heading, "浏览器测试：助老上门理发");
 
         c.goto(&app.url("/resources")).await?;

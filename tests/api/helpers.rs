@@ -42,7 +42,10 @@ fn create_pg_database(server: &str) -> (String, String) {
     let mut conn = aidmatch::db::establish(&admin_url).expect("connect to PostgreSQL");
     conn.batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create test database");
-    (admin_url, format!("{}/{name}", server.trim_end_matches('/')))
+    (
+        admin_url,
+        format!("{}/{name}", server.trim_end_matches('/')),
+    )
 }
 
 impl Drop for TestApp {
@@ -102,7 +105,11 @@ pub async fn try_spawn(backend: Backend) -> Option<TestApp> {
 fn seed_accounts(settings: &Settings) {
     let pool = open_database(settings).expect("open database");
     let mut conn = pool.get().expect("connection");
-    for (name, kind) in [(ORG_A, "charity"), (ORG_B, "company"), ("上海市民政局", "government")] {
+    for (name, kind) in [
+        (ORG_A, "charity"),
+        (ORG_B, "company"),
+        ("上海市民政局", "government"),
+    ] {
         organisations::upsert(
             &mut conn,
             &OrganisationInput {
@@ -181,7 +188,10 @@ impl TestApp {
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -189,11 +199,13 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, path, token, Some(body)).await
+        self.call(reqwest::Method::POST, path, token, Some(body))
+            .await
     }
 
     pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        self.call(reqwest::Method::PUT, path, token, Some(body)).await
+        self.call(reqwest::Method::PUT, path, token, Some(body))
+            .await
     }
 }
 

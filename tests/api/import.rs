@@ -25,7 +25,11 @@ fn run_import(app: &TestApp, file: &std::path::Path) -> (i32, String, String) {
 }
 
 fn jsonl(records: &[Value]) -> String {
-    records.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n")
+    records
+        .iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 async fn import_is_all_or_nothing_and_names_the_bad_record(app: TestApp) {
@@ -74,7 +78,12 @@ async fn import_is_all_or_nothing_and_names_the_bad_record(app: TestApp) {
     assert_eq!(list["total"], 0);
 
     // A good file imports every record; the charity's offers link to its organisation.
-    let good: Vec<Value> = records.iter().enumerate().filter(|(i, _)| *i != 2).map(|(_, r)| r.clone()).collect();
+    let good: Vec<Value> = records
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 2)
+        .map(|(_, r)| r.clone())
+        .collect();
     let file = dir.join("good.json");
     std::fs::write(&file, Value::Array(good.clone()).to_string()).unwrap();
     let (code, out, err) = run_import(&app, &file);
@@ -109,24 +118,64 @@ async fn the_demo_data_loads_and_is_realistic(app: TestApp) {
         .env("AIDMATCH_CONFIG", app.data_dir().join("none.toml"))
         .output()
         .expect("run aidmatch demo");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let admin = demo_token(&app, "admin", "Admin#2026").await;
-    let (_, all) = app.get("/api/v1/resources?per_page=200", Some(&admin)).await;
+    let (_, all) = app
+        .get("/api/v1/resources?per_page=200", Some(&admin))
+        .await;
     let items = all["items"].as_array().unwrap();
-    assert!(items.len() >= 60, "at least 60 resources, got {}", items.len());
+    assert!(
+        items.len() >= 60,
+        "at least 60 resources, got {}",
+        items.len()
+    );
     for kind in ["policy", "funding", "material", "service"] {
-        assert!(items.iter().filter(|r| r["kind"] == kind).count() >= 8, "{kind}");
+        assert!(
+            items.iter().filter(|r| r["kind"] == kind).count() >= 8,
+            "{kind}"
+        );
     }
-    let policies_with_rules = items.iter().filter(|r| r["kind"] == "policy" && r["eligibility"].is_object()).count();
+    let policies_with_rules = items
+        .iter()
+        .filter(|r| r["kind"] == "policy" && r["eligibility"].is_object())
+        .count();
     assert!(policies_with_rules >= 20, "{policies_with_rules}");
-    let providers: std::collections::BTreeSet<&str> = items.iter().map(|r| r["provider"].as_str().unwrap()).collect();
+    let providers: std::collections::BTreeSet<&str> = items
+        .iter()
+        .map(|r| r["provider"].as_str().unwrap())
+        .collect();
     assert!(providers.len() >= 5);
-    for title in ["最低生活保障", "特困人员救助供养", "临时救助", "高龄津贴", "社区长者助餐"] {
-        assert!(items.iter().any(|r| r["title"].as_str().unwrap().contains(title)), "{title}");
+    for title in [
+        "最低生活保障",
+        "特困人员救助供养",
+        "临时救助",
+        "高龄津贴",
+        "社区长者助餐",
+    ] {
+        assert!(
+            items
+                .iter()
+                .any(|r| r["title"].as_str().unwrap().contains(title)),
+            "{title}"
+        );
     }
     // Demo accounts for each role work.
-    for (user, pw) in [("admin", "Admin#2026"), ("adviser", "Adviser#2026"), ("charity", "Charity#2026")] {
-        let (status, _) = app.post("/api/v1/auth/token", None, &json!({"username": user, "password": pw})).await;
+    for (user, pw) in [
+        ("admin", "Admin#2026"),
+        ("adviser", "Adviser#2026"),
+        ("charity", "Charity#2026"),
+    ] {
+        let (status, _) = app
+            .post(
+                "/api/v1/auth/token",
+                None,
+                &json!({"username": user, "password": pw}),
+            )
+            .await;
         assert_eq!(status, 200, "{user}");
     }
     // Loading twice changes nothing.
@@ -144,7 +193,11 @@ async fn the_demo_data_loads_and_is_realistic(app: TestApp) {
 
 async fn demo_token(app: &TestApp, user: &str, password: &str) -> String {
     let (status, body) = app
-        .post("/api/v1/auth/token", None, &json!({"username": user, "password": password}))
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": user, "password": password}),
+        )
         .await;
     assert_eq!(status, 200, "{user}: {body}");
     body["token"].as_str().unwrap().to_string()

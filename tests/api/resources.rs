@@ -25,18 +25,43 @@ async fn tokens(app: &TestApp) -> Tokens {
 async fn each_role_against_each_endpoint(app: TestApp) {
     let t = tokens(&app).await;
     // Fixtures: a published policy, a draft of A's, a published offer of B's.
-    assert_eq!(app.post("/api/v1/resources", Some(&t.admin), &policy("P-1")).await.0, 201);
-    assert_eq!(app.post("/api/v1/resources", Some(&t.charity_a), &service("S-A", ORG_A)).await.0, 201);
+    assert_eq!(
+        app.post("/api/v1/resources", Some(&t.admin), &policy("P-1"))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        app.post(
+            "/api/v1/resources",
+            Some(&t.charity_a),
+            &service("S-A", ORG_A)
+        )
+        .await
+        .0,
+        201
+    );
     let mut b = service("S-B", ORG_B);
     b["status"] = json!("published");
-    assert_eq!(app.post("/api/v1/resources", Some(&t.charity_b), &b).await.0, 201);
+    assert_eq!(
+        app.post("/api/v1/resources", Some(&t.charity_b), &b)
+            .await
+            .0,
+        201
+    );
 
     let anon: Option<&str> = None;
     let adviser = Some(t.adviser.as_str());
     let ca = Some(t.charity_a.as_str());
     let cb = Some(t.charity_b.as_str());
     let admin = Some(t.admin.as_str());
-    let who = [("anonymous", anon), ("adviser", adviser), ("charity_a", ca), ("charity_b", cb), ("admin", admin)];
+    let who = [
+        ("anonymous", anon),
+        ("adviser", adviser),
+        ("charity_a", ca),
+        ("charity_b", cb),
+        ("admin", admin),
+    ];
 
     // (method, path, body, expected status for anon, adviser, charity_a, charity_b, admin)
     let policy_update = {
@@ -45,22 +70,79 @@ async fn each_role_against_each_endpoint(app: TestApp) {
         p
     };
     let mut cases: Vec<(Method, String, Option<Value>, [u16; 5])> = vec![
-        (Method::GET, "/api/v1/resources".into(), None, [200, 200, 200, 200, 200]),
-        (Method::GET, "/api/v1/resources/P-1".into(), None, [200, 200, 200, 200, 200]),
-        (Method::GET, "/api/v1/resources/S-A".into(), None, [404, 200, 200, 404, 200]),
-        (Method::GET, "/api/v1/resources/S-A/history".into(), None, [401, 200, 200, 404, 200]),
-        (Method::POST, "/api/v1/resources".into(), Some(policy("P-NEW")), [401, 403, 403, 403, 201]),
-        (Method::PUT, "/api/v1/resources/P-1".into(), Some(policy_update), [401, 403, 403, 403, 200]),
-        (Method::PUT, "/api/v1/resources/S-B".into(), Some(service("S-B", ORG_B)), [401, 403, 403, 200, 200]),
-        (Method::POST, "/api/v1/resources/S-A/publish".into(), None, [401, 403, 200, 403, 200]),
-        (Method::POST, "/api/v1/resources/S-B/withdraw".into(), None, [401, 403, 403, 200, 200]),
+        (
+            Method::GET,
+            "/api/v1/resources".into(),
+            None,
+            [200, 200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/resources/P-1".into(),
+            None,
+            [200, 200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/resources/S-A".into(),
+            None,
+            [404, 200, 200, 404, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/resources/S-A/history".into(),
+            None,
+            [401, 200, 200, 404, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/resources".into(),
+            Some(policy("P-NEW")),
+            [401, 403, 403, 403, 201],
+        ),
+        (
+            Method::PUT,
+            "/api/v1/resources/P-1".into(),
+            Some(policy_update),
+            [401, 403, 403, 403, 200],
+        ),
+        (
+            Method::PUT,
+            "/api/v1/resources/S-B".into(),
+            Some(service("S-B", ORG_B)),
+            [401, 403, 403, 200, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/resources/S-A/publish".into(),
+            None,
+            [401, 403, 200, 403, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/resources/S-B/withdraw".into(),
+            None,
+            [401, 403, 403, 200, 200],
+        ),
     ];
     // Creating an offer: each role with its own ref.
     for (i, (name, _)) in who.iter().enumerate() {
-        let provider = match *name { "charity_b" => ORG_B, _ => ORG_A };
+        let provider = match *name {
+            "charity_b" => ORG_B,
+            _ => ORG_A,
+        };
         let mut expected = [0u16; 5];
-        expected[i] = match *name { "anonymous" => 401, "adviser" => 403, _ => 201 };
-        cases.push((Method::POST, "/api/v1/resources".into(), Some(service(&format!("S-NEW-{name}"), provider)), expected));
+        expected[i] = match *name {
+            "anonymous" => 401,
+            "adviser" => 403,
+            _ => 201,
+        };
+        cases.push((
+            Method::POST,
+            "/api/v1/resources".into(),
+            Some(service(&format!("S-NEW-{name}"), provider)),
+            expected,
+        ));
     }
 
     for (method, path, body, expected) in cases {
@@ -73,9 +155,15 @@ async fn each_role_against_each_endpoint(app: TestApp) {
             let want = expected[i];
             // Roles run in order, so once charity_a has published S-A, charity_b
             // can see it (and is refused with 403); a repeated transition is a no-op 200.
-            assert!(status == want, "{name} {method} {path}: expected {want}, got {status}: {resp}");
+            assert!(
+                status == want,
+                "{name} {method} {path}: expected {want}, got {status}: {resp}"
+            );
             if status >= 400 {
-                assert!(resp["error"]["code"].is_string(), "{name} {method} {path}: {resp}");
+                assert!(
+                    resp["error"]["code"].is_string(),
+                    "{name} {method} {path}: {resp}"
+                );
             }
         }
     }
@@ -85,31 +173,69 @@ async fn a_charity_cannot_touch_another_organisations_resource(app: TestApp) {
     let t = tokens(&app).await;
     let mut b = service("S-B", ORG_B);
     b["status"] = json!("published");
-    assert_eq!(app.post("/api/v1/resources", Some(&t.charity_b), &b).await.0, 201);
+    assert_eq!(
+        app.post("/api/v1/resources", Some(&t.charity_b), &b)
+            .await
+            .0,
+        201
+    );
     let mut edit = service("S-B", ORG_B);
     edit["title"] = json!("被篡改的标题");
-    let (status, err) = app.put("/api/v1/resources/S-B", Some(&t.charity_a), &edit).await;
+    let (status, err) = app
+        .put("/api/v1/resources/S-B", Some(&t.charity_a), &edit)
+        .await;
     assert_eq!(status, 403, "{err}");
     assert_eq!(err["error"]["code"], "forbidden");
-    let (status, _) = app.post("/api/v1/resources/S-B/withdraw", Some(&t.charity_a), &json!({})).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/resources/S-B/withdraw",
+            Some(&t.charity_a),
+            &json!({}),
+        )
+        .await;
     assert_eq!(status, 403);
     // Nothing changed.
     let (_, doc) = app.get("/api/v1/resources/S-B", None).await;
     assert_eq!(doc["title"], "社区长者助餐服务");
     assert_eq!(doc["status"], "published");
     // A charity cannot post under another organisation's name, nor post a policy.
-    let (status, err) = app.post("/api/v1/resources", Some(&t.charity_a), &service("S-FAKE", ORG_B)).await;
+    let (status, err) = app
+        .post(
+            "/api/v1/resources",
+            Some(&t.charity_a),
+            &service("S-FAKE", ORG_B),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(err["error"]["field"], "provider");
     let mut sneaky = policy("P-SNEAKY");
     sneaky["provider"] = json!(ORG_A);
-    assert_eq!(app.post("/api/v1/resources", Some(&t.charity_a), &sneaky).await.0, 403);
+    assert_eq!(
+        app.post("/api/v1/resources", Some(&t.charity_a), &sneaky)
+            .await
+            .0,
+        403
+    );
     // Nor turn its own offer into a policy.
-    assert_eq!(app.post("/api/v1/resources", Some(&t.charity_a), &service("S-A", ORG_A)).await.0, 201);
+    assert_eq!(
+        app.post(
+            "/api/v1/resources",
+            Some(&t.charity_a),
+            &service("S-A", ORG_A)
+        )
+        .await
+        .0,
+        201
+    );
     let mut to_policy = service("S-A", ORG_A);
     to_policy["kind"] = json!("policy");
     to_policy["capacity"] = Value::Null;
-    assert_eq!(app.put("/api/v1/resources/S-A", Some(&t.charity_a), &to_policy).await.0, 403);
+    assert_eq!(
+        app.put("/api/v1/resources/S-A", Some(&t.charity_a), &to_policy)
+            .await
+            .0,
+        403
+    );
 }
 
 async fn validation_names_every_bad_field_and_writes_nothing(app: TestApp) {
@@ -122,10 +248,22 @@ async fn validation_names_every_bad_field_and_writes_nothing(app: TestApp) {
         ("region", json!("3101-18"), "region"),
         ("valid_from", json!("2026/01/01"), "valid_from"),
         ("valid_until", json!("2020-01-01"), "valid_until"),
-        ("eligibility", json!({"and": [{"frobnicate": [1, 2]}]}), "eligibility"),
+        (
+            "eligibility",
+            json!({"and": [{"frobnicate": [1, 2]}]}),
+            "eligibility",
+        ),
         ("eligibility", json!({"==": [1]}), "eligibility"),
-        ("capacity", json!({"total": 10, "remaining": 11, "unit": "份"}), "capacity.remaining"),
-        ("capacity", json!({"total": -3, "unit": "份"}), "capacity.total"),
+        (
+            "capacity",
+            json!({"total": 10, "remaining": 11, "unit": "份"}),
+            "capacity.remaining",
+        ),
+        (
+            "capacity",
+            json!({"total": -3, "unit": "份"}),
+            "capacity.total",
+        ),
         ("title", json!(""), "title"),
         ("ref", json!("bad ref!"), "ref"),
         ("apply", json!({"url": "javascript:alert(1)"}), "apply.url"),
@@ -137,10 +275,20 @@ async fn validation_names_every_bad_field_and_writes_nothing(app: TestApp) {
         let (status, err) = app.post("/api/v1/resources", Some(&t.admin), &doc).await;
         assert_eq!(status, 422, "{field}={value}: {err}");
         assert_eq!(err["error"]["code"], "validation_failed");
-        let fields: Vec<&str> = err["error"]["details"].as_array().unwrap().iter()
-            .map(|d| d["field"].as_str().unwrap()).collect();
-        assert!(fields.contains(&named), "{field}={value}: expected {named} in {fields:?}");
-        assert!(err["error"]["message"].as_str().unwrap().contains(named.split('[').next().unwrap()));
+        let fields: Vec<&str> = err["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["field"].as_str().unwrap())
+            .collect();
+        assert!(
+            fields.contains(&named),
+            "{field}={value}: expected {named} in {fields:?}"
+        );
+        assert!(err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(named.split('[').next().unwrap()));
     }
     // A policy has no capacity.
     let mut p = policy("P-CAP");
@@ -149,9 +297,21 @@ async fn validation_names_every_bad_field_and_writes_nothing(app: TestApp) {
     assert_eq!(status, 422);
     assert_eq!(err["error"]["field"], "capacity");
     // Not an object at all; not JSON at all.
-    assert_eq!(app.post("/api/v1/resources", Some(&t.admin), &json!([1, 2])).await.0, 422);
-    let resp = app.client.post(app.url("/api/v1/resources")).bearer_auth(&t.admin)
-        .header("content-type", "application/json").body("{oops").send().await.unwrap();
+    assert_eq!(
+        app.post("/api/v1/resources", Some(&t.admin), &json!([1, 2]))
+            .await
+            .0,
+        422
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/resources"))
+        .bearer_auth(&t.admin)
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     // Nothing was written.
     let (_, list) = app.get("/api/v1/resources", Some(&t.admin)).await;
@@ -168,7 +328,13 @@ async fn validation_names_every_bad_field_and_writes_nothing(app: TestApp) {
 
 async fn status_workflow_records_who_and_when(app: TestApp) {
     let t = tokens(&app).await;
-    let (status, doc) = app.post("/api/v1/resources", Some(&t.charity_a), &service("S-W", ORG_A)).await;
+    let (status, doc) = app
+        .post(
+            "/api/v1/resources",
+            Some(&t.charity_a),
+            &service("S-W", ORG_A),
+        )
+        .await;
     assert_eq!(status, 201);
     assert_eq!(doc["status"], "draft");
     assert_eq!(doc["created_by"], "charity_a");
@@ -179,7 +345,13 @@ async fn status_workflow_records_who_and_when(app: TestApp) {
     let (_, public) = app.get("/api/v1/resources", None).await;
     assert_eq!(public["total"], 0);
 
-    let (status, doc) = app.post("/api/v1/resources/S-W/publish", Some(&t.charity_a), &json!({})).await;
+    let (status, doc) = app
+        .post(
+            "/api/v1/resources/S-W/publish",
+            Some(&t.charity_a),
+            &json!({}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(doc["status"], "published");
     assert_eq!(doc["published_by"], "charity_a");
@@ -188,41 +360,88 @@ async fn status_workflow_records_who_and_when(app: TestApp) {
     let (status, public_doc) = app.get("/api/v1/resources/S-W", None).await;
     assert_eq!(status, 200);
     // The contract's fields are all there, under their names.
-    for field in ["ref", "kind", "title", "summary", "body", "provider", "region", "dimensions",
-                  "target_groups", "eligibility", "benefit", "capacity", "valid_from", "valid_until", "apply", "status"] {
+    for field in [
+        "ref",
+        "kind",
+        "title",
+        "summary",
+        "body",
+        "provider",
+        "region",
+        "dimensions",
+        "target_groups",
+        "eligibility",
+        "benefit",
+        "capacity",
+        "valid_from",
+        "valid_until",
+        "apply",
+        "status",
+    ] {
         assert!(public_doc.get(field).is_some(), "missing {field}");
     }
-    assert_eq!(public_doc["capacity"], json!({"total": 40, "remaining": 40, "unit": "人"}));
+    assert_eq!(
+        public_doc["capacity"],
+        json!({"total": 40, "remaining": 40, "unit": "人"})
+    );
 
     // An edit keeps it published and bumps the version.
     let mut edit = service("S-W", ORG_A);
     edit["capacity"] = json!({"total": 40, "remaining": 12, "unit": "人"});
-    let (status, doc) = app.put("/api/v1/resources/S-W", Some(&t.charity_a), &edit).await;
+    let (status, doc) = app
+        .put("/api/v1/resources/S-W", Some(&t.charity_a), &edit)
+        .await;
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["status"], "published");
     assert_eq!(doc["capacity"]["remaining"], 12);
     assert_eq!(doc["updated_by"], "charity_a");
 
-    let (status, doc) = app.post("/api/v1/resources/S-W/withdraw", Some(&t.admin), &json!({})).await;
+    let (status, doc) = app
+        .post("/api/v1/resources/S-W/withdraw", Some(&t.admin), &json!({}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(doc["status"], "withdrawn");
     assert_eq!(doc["withdrawn_by"], "admin");
     // Withdrawn is not public, and cannot jump back to published.
     assert_eq!(app.get("/api/v1/resources/S-W", None).await.0, 404);
-    let (status, err) = app.post("/api/v1/resources/S-W/publish", Some(&t.admin), &json!({})).await;
+    let (status, err) = app
+        .post("/api/v1/resources/S-W/publish", Some(&t.admin), &json!({}))
+        .await;
     assert_eq!(status, 409);
     assert_eq!(err["error"]["code"], "conflict");
     // Creating with an existing ref is a conflict.
-    let (status, _) = app.post("/api/v1/resources", Some(&t.charity_a), &service("S-W", ORG_A)).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/resources",
+            Some(&t.charity_a),
+            &service("S-W", ORG_A),
+        )
+        .await;
     assert_eq!(status, 409);
 
-    let (status, history) = app.get("/api/v1/resources/S-W/history", Some(&t.adviser)).await;
+    let (status, history) = app
+        .get("/api/v1/resources/S-W/history", Some(&t.adviser))
+        .await;
     assert_eq!(status, 200);
-    let actions: Vec<(&str, &str)> = history.as_array().unwrap().iter()
-        .map(|h| (h["action"].as_str().unwrap(), h["actor"].as_str().unwrap())).collect();
-    assert_eq!(actions, vec![("created", "charity_a"), ("published", "charity_a"), ("updated", "charity_a"), ("withdrawn", "admin")]);
+    let actions: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["action"].as_str().unwrap(), h["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("created", "charity_a"),
+            ("published", "charity_a"),
+            ("updated", "charity_a"),
+            ("withdrawn", "admin")
+        ]
+    );
     // Advisers see the whole catalogue, including withdrawn entries.
-    let (_, all) = app.get("/api/v1/resources?status=withdrawn", Some(&t.adviser)).await;
+    let (_, all) = app
+        .get("/api/v1/resources?status=withdrawn", Some(&t.adviser))
+        .await;
     assert_eq!(all["total"], 1);
 }
 
@@ -234,7 +453,12 @@ async fn listing_pages_and_filters(app: TestApp) {
         if i % 5 == 0 {
             s["kind"] = json!("material");
         }
-        assert_eq!(app.post("/api/v1/resources", Some(&t.charity_a), &s).await.0, 201);
+        assert_eq!(
+            app.post("/api/v1/resources", Some(&t.charity_a), &s)
+                .await
+                .0,
+            201
+        );
     }
     let (_, page1) = app.get("/api/v1/resources?per_page=10", None).await;
     assert_eq!(page1["total"], 25);
@@ -243,9 +467,16 @@ async fn listing_pages_and_filters(app: TestApp) {
     assert_eq!(page3["items"].as_array().unwrap().len(), 5);
     let (_, materials) = app.get("/api/v1/resources?kind=material", None).await;
     assert_eq!(materials["total"], 5);
-    let (_, by_org) = app.get(&format!("/api/v1/resources?organisation={}", urlencode(ORG_A)), None).await;
+    let (_, by_org) = app
+        .get(
+            &format!("/api/v1/resources?organisation={}", urlencode(ORG_A)),
+            None,
+        )
+        .await;
     assert_eq!(by_org["total"], 25);
-    let (_, text) = app.get(&format!("/api/v1/resources?q={}", urlencode("助餐")), None).await;
+    let (_, text) = app
+        .get(&format!("/api/v1/resources?q={}", urlencode("助餐")), None)
+        .await;
     assert_eq!(text["total"], 25);
 }
 
