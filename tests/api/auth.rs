@@ -195,7 +195,99 @@ async fn admins_manage_accounts_and_others_cannot(app: TestApp) {
         .any(|o| o["name"] == "新机构"));
 }
 
+async fn first_start_creates_an_admin_and_user_add_sets_passwords(_seeded: TestApp) {
+    let backend = if _seeded.database_url().starts_with("postgres") {
+        crate::helpers::Backend::Postgres
+    } else {
+        crate::helpers::Backend::Sqlite
+    };
+    let app = crate::helpers::spawn_with(backend, false).await.unwrap();
+    let password = app
+        .initial_admin_password
+        .clone()
+        .expect("first admin password");
+    assert!(password.len() >= 12);
+    let (status, _) = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "admin", "password": password}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // `aidmatch user add` creates an account, and resets the password of an existing one.
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aidmatch"))
+            .args(args)
+            .env("AIDMATCH_DATA_DIR", app.data_dir())
+            .env("DATABASE_URL", app.database_url())
+            .env("AIDMATCH_CONFIG", app.data_dir().join("none.toml"))
+            .output()
+            .expect("run aidmatch")
+    };
+    let out = run(&[
+        "user",
+        "add",
+        "admin",
+        "--role",
+        "admin",
+        "--password",
+        "Chosen-pass-1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "user",
+        "add",
+        "guwen",
+        "--role",
+        "adviser",
+        "--password",
+        "Adviser-pass-1",
+        "--region",
+        "310118-003",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "user",
+        "add",
+        "bad",
+        "--role",
+        "adviser",
+        "--password",
+        "Adviser-pass-1",
+    ]);
+    assert!(!out.status.success(), "an adviser needs a region");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("regions"));
+    for (user, pw) in [("admin", "Chosen-pass-1"), ("guwen", "Adviser-pass-1")] {
+        let (status, _) = app
+            .post(
+                "/api/v1/auth/token",
+                None,
+                &json!({"username": user, "password": pw}),
+            )
+            .await;
+        assert_eq!(status, 200, "{user}");
+    }
+    let (status, _) = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "admin", "password": password}),
+        )
+        .await;
+    assert_eq!(status, 401, "the old password no longer works");
+}
+
 crate::backend_tests!(
+    first_start_creates_an_admin_and_user_add_sets_passwords,
     health_reports_the_database,
     login_issues_a_working_token,
     failed_logins_are_throttled,

@@ -23,6 +23,7 @@ pub const ORG_B: &str = "另一家爱心企业";
 
 pub struct TestApp {
     pub address: String,
+    pub initial_admin_password: Option<String>,
     pub client: reqwest::Client,
     pub settings: Settings,
     _data_dir: tempfile::TempDir,
@@ -61,6 +62,12 @@ impl Drop for TestApp {
 
 /// Starts a server, or `None` when the backend is not configured here.
 pub async fn try_spawn(backend: Backend) -> Option<TestApp> {
+    spawn_with(backend, true).await
+}
+
+/// Starts a server; `seed` creates the test accounts first (otherwise the
+/// server creates its first admin itself).
+pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let pg_database = match backend {
         Backend::Sqlite => None,
@@ -81,10 +88,17 @@ pub async fn try_spawn(backend: Backend) -> Option<TestApp> {
         login_max_failures_per_address: 12,
         login_window_secs: 900,
     };
-    seed_accounts(&settings);
+    if seed {
+        seed_accounts(&settings);
+    }
     let app = Application::build(settings.clone()).expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
-    assert!(app.initial_admin_password.is_none(), "accounts were seeded");
+    assert_eq!(
+        app.initial_admin_password.is_none(),
+        seed,
+        "first admin only on an empty database"
+    );
+    let initial_admin_password = app.initial_admin_password.clone();
     actix_web::rt::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -95,6 +109,7 @@ pub async fn try_spawn(backend: Backend) -> Option<TestApp> {
         address,
         client,
         settings,
+        initial_admin_password,
         _data_dir: data_dir,
         pg_database,
     })
