@@ -107,3 +107,33 @@ impl Settings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_with_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("aidmatch.toml");
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\ndata_dir = \"/srv/aidmatch\"\njwt_secret = \"from-file-secret\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&file)).unwrap();
+        assert_eq!(s.bind, "0.0.0.0:9000");
+        assert_eq!(s.data_dir, PathBuf::from("/srv/aidmatch"));
+        assert_eq!(s.token_ttl_hours, 12, "defaults fill what the file leaves out");
+        assert_eq!(s.database_url(), "/srv/aidmatch/aidmatch.db");
+        assert_eq!(s.backend(), Backend::Sqlite);
+        assert!(!format!("{s:?}").contains("from-file-secret"), "secrets never print");
+
+        let pg = Settings {
+            database_url: Some("postgres://u:pw@db:5432/aidmatch".into()),
+            ..s
+        };
+        assert_eq!(pg.backend(), Backend::Postgresql);
+        assert!(!pg.database_url_for_display().contains("pw"));
+    }
+}
