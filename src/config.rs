@@ -124,10 +124,16 @@ mod tests {
         let s = Settings::load(Some(&file)).unwrap();
         assert_eq!(s.bind, "0.0.0.0:9000");
         assert_eq!(s.data_dir, PathBuf::from("/srv/aidmatch"));
-        assert_eq!(s.token_ttl_hours, 12, "defaults fill what the file leaves out");
+        assert_eq!(
+            s.token_ttl_hours, 12,
+            "defaults fill what the file leaves out"
+        );
         assert_eq!(s.database_url(), "/srv/aidmatch/aidmatch.db");
         assert_eq!(s.backend(), Backend::Sqlite);
-        assert!(!format!("{s:?}").contains("from-file-secret"), "secrets never print");
+        assert!(
+            !format!("{s:?}").contains("from-file-secret"),
+            "secrets never print"
+        );
 
         let pg = Settings {
             database_url: Some("postgres://u:pw@db:5432/aidmatch".into()),

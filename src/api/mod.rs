@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod openapi;
 pub mod organisations;
+pub mod regions;
 pub mod resources;
 pub mod users;
 
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(resources::configure)
             .configure(users::configure)
             .configure(organisations::configure)
+            .configure(regions::configure)
             .default_service(web::to(not_found)),
     );
 }

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{auth, organisations, resources, users};
+use super::{auth, organisations, regions, resources, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,8 @@ use super::{auth, organisations, resources, users};
         users::update,
         organisations::list,
         organisations::upsert,
+        regions::list,
+        regions::upsert,
     ),
     components(schemas(
         crate::catalogue::ResourceDoc,
@@ -33,6 +35,8 @@ use super::{auth, organisations, resources, users};
         crate::auth::users::UserInput,
         crate::auth::organisations::Organisation,
         crate::auth::organisations::OrganisationInput,
+        crate::domain::region_names::RegionName,
+        crate::domain::region_names::RegionNameInput,
         auth::Credentials,
         auth::TokenResponse,
     ))

@@ -89,6 +89,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    regions (code) {
+        code -> Text,
+        name -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(resources -> organisations (organisation_id));
@@ -101,4 +109,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     resources,
     resource_history,
     change_log,
+    regions,
 );

@@ -5,10 +5,12 @@ use crate::auth::organisations::{self, OrganisationInput};
 use crate::auth::users::{self, UserInput};
 use crate::catalogue::import::{import_resources, ImportError, ImportReport};
 use crate::db::DbConnection;
+use crate::domain::region_names::{self, RegionNameInput};
 use crate::error::AppError;
 
 const ORGANISATIONS: &str = include_str!("organisations.json");
 const RESOURCES: &str = include_str!("resources.json");
+const REGIONS: &str = include_str!("regions.json");
 
 /// A demo login, printed when the demo data is loaded.
 pub struct DemoAccount {
@@ -79,6 +81,11 @@ pub fn load(
         .map_err(|e| AppError::Internal(format!("demo organisations: {e}")))?;
     for org in &orgs {
         organisations::upsert(conn, org)?;
+    }
+    let regions: Vec<RegionNameInput> = serde_json::from_str(REGIONS)
+        .map_err(|e| AppError::Internal(format!("demo regions: {e}")))?;
+    for region in &regions {
+        region_names::upsert(conn, region)?;
     }
     let resources = import_resources(conn, RESOURCES, "demo", progress).map_err(|e| match e {
         ImportError::App(a) => a,

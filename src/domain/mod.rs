@@ -2,6 +2,7 @@
 //! vocabulary"): codes are part of the contract.
 
 pub mod region;
+pub mod region_names;
 pub mod vocabulary;
 
 pub use region::RegionCode;

@@ -9,6 +9,7 @@ use super::{redirect, render, render_with, require_role, PageCtx, PageError};
 use crate::auth::organisations::{self, Organisation, OrganisationInput};
 use crate::auth::users::{self, UserInput, UserView};
 use crate::auth::{csrf, Role};
+use crate::domain::region_names::{self, RegionName, RegionNameInput};
 use crate::domain::vocabulary::ORGANISATION_KINDS;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -17,7 +18,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/users", web::get().to(users_page))
         .route("/admin/users", web::post().to(save_user))
         .route("/admin/organisations", web::get().to(organisations_page))
-        .route("/admin/organisations", web::post().to(save_organisation));
+        .route("/admin/organisations", web::post().to(save_organisation))
+        .route("/admin/regions", web::get().to(regions_page))
+        .route("/admin/regions", web::post().to(save_region));
 }
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -235,6 +238,69 @@ async fn save_organisation(
                     region: input.region,
                     contact: input.contact,
                     kinds: ORGANISATION_KINDS,
+                    errors,
+                },
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/regions.html")]
+struct RegionsPage {
+    ctx: PageCtx,
+    regions: Vec<RegionName>,
+    code: String,
+    name: String,
+    errors: FieldErrors,
+}
+
+async fn regions_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeWebUser,
+) -> Result<HttpResponse, PageError> {
+    let who = require_role(&req, user.0, ADMIN)?;
+    let regions = state.db(region_names::list).await?;
+    render(&RegionsPage {
+        ctx: PageCtx::new(&req, Some(who)),
+        regions,
+        code: String::new(),
+        name: String::new(),
+        errors: FieldErrors::default(),
+    })
+}
+
+async fn save_region(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeWebUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let who = require_role(&req, user.0, ADMIN)?;
+    let data = FormData::parse(&body);
+    csrf::verify(&req, &data.csrf())?;
+    let input = RegionNameInput {
+        code: data.get("code"),
+        name: data.get("name"),
+    };
+    let attempt = input.clone();
+    match state
+        .db(move |conn| region_names::upsert(conn, &attempt))
+        .await
+    {
+        Ok(_) => Ok(redirect("/admin/regions?done=region_saved")),
+        Err(e @ AppError::Validation(_)) => {
+            let (errors, _) = FieldErrors::from_error(&e);
+            let regions = state.db(region_names::list).await?;
+            render_with(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &RegionsPage {
+                    ctx: PageCtx::new(&req, Some(who)),
+                    regions,
+                    code: input.code,
+                    name: input.name,
                     errors,
                 },
             )

@@ -170,7 +170,7 @@ async fn list_page(
         (_, true) => "资源管理".to_string(),
         _ => "资源目录".to_string(),
     };
-    let mut ctx = PageCtx::new(&req, user);
+    let mut ctx = PageCtx::new(&req, user).with_regions(&state).await?;
     ctx.q = q.clone();
     render(&ListPage {
         ctx,
@@ -263,7 +263,7 @@ async fn detail(
         .is_some_and(|u| access::check_edit(u, &r).is_ok());
     let show_history = user.0.is_some();
     render(&DetailPage {
-        ctx: PageCtx::new(&req, user.0),
+        ctx: PageCtx::new(&req, user.0).with_regions(&state).await?,
         apply: r.apply_info(),
         r,
         organisation,

@@ -12,7 +12,9 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::auth::{Identity, Role};
+use crate::domain::region_names::{self, RegionNames};
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/app.css", web::get().to(pages::stylesheet))
@@ -28,6 +30,8 @@ pub struct PageCtx {
     /// The search box's current text.
     pub q: String,
     pub flash: String,
+    /// Region names, loaded by pages that show region codes.
+    pub regions: RegionNames,
 }
 
 impl PageCtx {
@@ -43,7 +47,18 @@ impl PageCtx {
             csrf: crate::auth::csrf::token_of(req),
             q: String::new(),
             flash,
+            regions: RegionNames::default(),
         }
+    }
+
+    /// Loads region names so the page can show them beside codes.
+    pub async fn with_regions(mut self, state: &web::Data<AppState>) -> Result<PageCtx, AppError> {
+        self.regions = state.db(region_names::names).await?;
+        Ok(self)
+    }
+
+    pub fn region_label(&self, code: &str) -> String {
+        self.regions.label(code)
     }
 
     pub fn is_role(&self, role: &str) -> bool {
@@ -67,6 +82,7 @@ fn flash_text(code: &str) -> &'static str {
         "draft" => "已退回草稿。",
         "user_saved" => "账号已保存。",
         "org_saved" => "机构已保存。",
+        "region_saved" => "地区已保存。",
         "logged_out" => "已退出登录。",
         _ => "",
     }
@@ -154,6 +170,7 @@ impl ResponseError for PageError {
                 csrf: String::new(),
                 q: String::new(),
                 flash: String::new(),
+                regions: RegionNames::default(),
             },
             status: status.as_u16(),
             title: title.into(),

@@ -66,7 +66,7 @@ async fn home(
         })
         .await?;
     render(&HomePage {
-        ctx: PageCtx::new(&req, user.0),
+        ctx: PageCtx::new(&req, user.0).with_regions(&state).await?,
         recent,
         counts,
     })
