@@ -11,7 +11,8 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/token", web::post().to(issue_token))
-        .route("/auth/me", web::get().to(me));
+        .route("/auth/me", web::get().to(me))
+        .route("/auth/password", web::post().to(change_password));
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -97,4 +98,27 @@ pub async fn issue_token(
 #[utoipa::path(get, path = "/api/v1/auth/me", responses((status = 200), (status = 401)))]
 pub async fn me(user: ApiUser) -> HttpResponse {
     HttpResponse::Ok().json(user.0)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password", request_body = PasswordChange,
+    responses((status = 204), (status = 401), (status = 422)))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let id = user.0.user_id;
+    state
+        .db(move |conn| {
+            users::change_own_password(conn, id, &body.current_password, &body.new_password)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

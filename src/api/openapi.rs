@@ -11,6 +11,7 @@ use super::{auth, organisations, regions, resources, users};
     paths(
         auth::issue_token,
         auth::me,
+        auth::change_password,
         resources::list,
         resources::create,
         resources::read,
@@ -38,6 +39,7 @@ use super::{auth, organisations, regions, resources, users};
         crate::domain::region_names::RegionName,
         crate::domain::region_names::RegionNameInput,
         auth::Credentials,
+        auth::PasswordChange,
         auth::TokenResponse,
     ))
 )]

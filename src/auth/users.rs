@@ -288,3 +288,39 @@ pub fn update(
         find_by_id(conn, existing.id)?.ok_or_else(|| AppError::not_found("用户"))
     })
 }
+
+/// Changes a user's own password after checking the current one.
+pub fn change_own_password(
+    conn: &mut DbConnection,
+    user_id: i64,
+    current: &str,
+    new: &str,
+) -> Result<(), AppError> {
+    let row = find_by_id(conn, user_id)?.ok_or_else(|| AppError::not_found("用户"))?;
+    let mut errors = Vec::new();
+    if !password::verify_password(current, &row.password_hash) {
+        errors.push(FieldError::new(
+            "current_password",
+            "当前密码不正确 (current password is wrong)",
+        ));
+    }
+    if let Err(msg) = password::check_strength(new) {
+        errors.push(FieldError::new("new_password", msg));
+    } else if new == current {
+        errors.push(FieldError::new(
+            "new_password",
+            "新密码不能与当前密码相同 (new password must differ)",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let hash = password::hash_password(new)?;
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(hash),
+            users::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -83,6 +83,7 @@ fn flash_text(code: &str) -> &'static str {
         "user_saved" => "账号已保存。",
         "org_saved" => "机构已保存。",
         "region_saved" => "地区已保存。",
+        "password_changed" => "密码已修改。",
         "logged_out" => "已退出登录。",
         _ => "",
     }

@@ -19,7 +19,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .route("/login", web::get().to(login_form))
         .route("/login", web::post().to(login))
-        .route("/logout", web::post().to(logout));
+        .route("/logout", web::post().to(logout))
+        .route("/account", web::get().to(account_page))
+        .route("/account", web::post().to(change_password));
 }
 
 pub async fn stylesheet() -> HttpResponse {
@@ -167,4 +169,60 @@ async fn logout(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Page
     resp.add_cookie(&expired_session_cookie())
         .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(resp)
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    ctx: PageCtx,
+    errors: super::form::FieldErrors,
+}
+
+async fn account_page(req: HttpRequest, user: MaybeWebUser) -> Result<HttpResponse, PageError> {
+    let who = super::require_user(&req, user.0)?;
+    render(&AccountPage {
+        ctx: PageCtx::new(&req, Some(who)),
+        errors: Default::default(),
+    })
+}
+
+async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeWebUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let who = super::require_user(&req, user.0)?;
+    let form = FormData::parse(&body);
+    csrf::verify(&req, &form.csrf())?;
+    let (current, new) = (form.get("current_password"), form.get("new_password"));
+    if new != form.get("confirm_password") {
+        let mut errors = super::form::FieldErrors::default();
+        errors.0.insert(
+            "confirm_password".into(),
+            "两次输入的新密码不一致 (passwords do not match)".into(),
+        );
+        return render_with(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            &AccountPage {
+                ctx: PageCtx::new(&req, Some(who)),
+                errors,
+            },
+        );
+    }
+    let id = who.user_id;
+    match state
+        .db(move |conn| crate::auth::users::change_own_password(conn, id, &current, &new))
+        .await
+    {
+        Ok(()) => Ok(redirect("/account?done=password_changed")),
+        Err(e @ AppError::Validation(_)) => render_with(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            &AccountPage {
+                ctx: PageCtx::new(&req, Some(who)),
+                errors: super::form::FieldErrors::from_error(&e).0,
+            },
+        ),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -71,6 +71,52 @@ async fn login_issues_a_working_token(app: TestApp) {
     assert_eq!(resp.status(), 400);
     let err: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(err["error"]["code"], "bad_request");
+
+    // Changing one's own password.
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    let (status, err) = app
+        .post(
+            "/api/v1/auth/password",
+            Some(&token),
+            &change("wrong", "New-password-1"),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(err["error"]["field"], "current_password");
+    let (status, err) = app
+        .post(
+            "/api/v1/auth/password",
+            Some(&token),
+            &change(PASSWORD, "short"),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(err["error"]["field"], "new_password");
+    let (status, _) = app
+        .post(
+            "/api/v1/auth/password",
+            None,
+            &change(PASSWORD, "New-password-1"),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = app
+        .post(
+            "/api/v1/auth/password",
+            Some(&token),
+            &change(PASSWORD, "New-password-1"),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "adviser", "password": "New-password-1"}),
+        )
+        .await;
+    assert_eq!(status, 200);
 }
 
 async fn failed_logins_are_throttled(app: TestApp) {
