@@ -43,6 +43,8 @@ pub struct Settings {
     pub smtp_url: Option<Secret>,
     /// How long a login lasts.
     pub token_ttl_hours: i64,
+    /// Folder of the search analysis files (userdict.txt, synonyms.txt, stopwords.txt).
+    pub index_config_dir: PathBuf,
     /// Mark cookies `Secure` (set when serving over HTTPS).
     pub secure_cookies: bool,
     /// Failed logins allowed per account, and per client address, in `login_window_secs`.
@@ -64,6 +66,7 @@ impl Settings {
             .set_default("data_dir", "data")?
             .set_default("token_ttl_hours", 12)?
             .set_default("secure_cookies", false)?
+            .set_default("index_config_dir", "index")?
             .set_default("login_max_failures_per_account", 5)?
             .set_default("login_max_failures_per_address", 20)?
             .set_default("login_window_secs", 900)?
@@ -77,6 +80,11 @@ impl Settings {
             .set_override_option("smtp_url", env("SMTP_URL"))?
             .build()?
             .try_deserialize()
+    }
+
+    /// Where this instance keeps its search index.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
     }
 
     /// The effective database URL.

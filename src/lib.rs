@@ -15,6 +15,7 @@ pub mod domain;
 pub mod eligibility;
 pub mod error;
 pub mod import_records;
+pub mod search;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

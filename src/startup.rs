@@ -17,7 +17,9 @@ use crate::auth::users::{self, UserInput};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
+use crate::search::{AnalysisConfig, SearchIndex};
 use crate::state::AppState;
+use std::sync::Arc;
 use crate::{api, web as pages};
 
 /// Opens the database named by the settings, creating the data directory and
@@ -40,6 +42,51 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, AppError> {
         );
     }
     Ok(pool)
+}
+
+/// Opens this instance's search index and brings it up to date with the
+/// database: rebuilt from scratch when new, missing, corrupt or outdated;
+/// otherwise caught up from the change log.
+pub fn open_search(settings: &Settings, pool: &DbPool) -> Result<Arc<SearchIndex>, AppError> {
+    let config = AnalysisConfig::load(&settings.index_config_dir);
+    let (index, fresh) = SearchIndex::open(&settings.index_dir(), &config)?;
+    let mut conn = pool.get()?;
+    if fresh {
+        let n = index.rebuild(&mut conn, |_, _| {})?;
+        tracing::info!(documents = n, "search index built from the database");
+    }
+    let n = index.catch_up(&mut conn)?;
+    if n > 0 {
+        tracing::info!(changes = n, "search index caught up");
+    }
+    Ok(Arc::new(index))
+}
+
+/// Applies new change-log entries to the index every quarter second, so a
+/// write made through any instance is searchable on every instance promptly.
+fn spawn_index_sync(search: Arc<SearchIndex>, pool: DbPool) {
+    actix_web::rt::spawn(async move {
+        let mut failures = 0u32;
+        loop {
+            actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+            let (s, p) = (search.clone(), pool.clone());
+            let result = web::block(move || -> Result<usize, AppError> {
+                let mut conn = p.get()?;
+                s.catch_up(&mut conn)
+            })
+            .await;
+            match result {
+                Ok(Ok(_)) => failures = 0,
+                Ok(Err(e)) => {
+                    failures += 1;
+                    if failures == 1 || failures % 100 == 0 {
+                        tracing::warn!(error = %e, "search index sync failed; retrying");
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    });
 }
 
 /// The JWT secret from the settings, or the one generated into the data
@@ -164,11 +211,14 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
         settings.login_max_failures_per_account,
         settings.login_max_failures_per_address,
     );
+    let search = open_search(&settings, &pool)?;
+    spawn_index_sync(search.clone(), pool.clone());
     let state = web::Data::new(AppState {
         pool,
         settings,
         jwt,
         throttle,
+        search,
     });
     let server = HttpServer::new(move || {
         App::new()

@@ -7,12 +7,14 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Settings;
 use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
+use crate::search::SearchIndex;
 
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Settings,
     pub jwt: JwtKeys,
     pub throttle: LoginThrottle,
+    pub search: std::sync::Arc<SearchIndex>,
 }
 
 impl AppState {

@@ -18,7 +18,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/resources", web::get().to(list))
+    cfg.route("/resources/search", web::get().to(search))
+        .route("/resources", web::get().to(list))
         .route("/resources", web::post().to(create))
         .route("/resources/{ref}", web::get().to(read))
         .route("/resources/{ref}", web::put().to(replace))
@@ -237,4 +238,26 @@ pub async fn history(
         })
         .await?;
     Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Full-text search over published resources (SPEC): `q`, `kind`,
+/// `dimension`, `target_group` (each repeatable), `region`, `valid_on`
+/// (default today), `available`, `page`, `per_page`.
+#[utoipa::path(get, path = "/api/v1/resources/search",
+    params(
+        ("q" = Option<String>, Query, description = "words, abbreviations or full pinyin; empty lists by recency"),
+        ("kind" = Option<String>, Query), ("dimension" = Option<String>, Query),
+        ("target_group" = Option<String>, Query), ("region" = Option<String>, Query, description = "a household's region code"),
+        ("valid_on" = Option<String>, Query), ("available" = Option<bool>, Query),
+        ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query),
+    ),
+    responses((status = 200, body = crate::search::SearchResults), (status = 422)))]
+pub async fn search(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let request = crate::search::request::parse(req.query_string(), chrono::Local::now().date_naive())?;
+    let index = state.search.clone();
+    let results = web::block(move || index.search(&request)).await??;
+    Ok(HttpResponse::Ok().json(results))
 }

@@ -84,6 +84,7 @@ pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
         smtp_url: None,
         token_ttl_hours: 1,
         secure_cookies: false,
+        index_config_dir: PathBuf::from("index"),
         login_max_failures_per_account: 5,
         login_max_failures_per_address: 12,
         login_window_secs: 900,

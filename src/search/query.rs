@@ -1,0 +1,364 @@
+//! Turning a search request into a tantivy query, and running it: words
+//! from jieba (and pinyin), synonyms, filters, facets, snippets, paging.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::query::RangeQuery;
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+
+use super::schema::{date_of_day, day_number, searched_fields, Fields};
+use super::synonyms::Expansion;
+use super::SearchIndex;
+use crate::domain::RegionCode;
+use crate::error::AppError;
+
+/// What a caller asks for (SPEC `GET /api/v1/resources/search`).
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub q: String,
+    pub kinds: Vec<String>,
+    pub dimensions: Vec<String>,
+    pub target_groups: Vec<String>,
+    /// A household's region code: resources whose scope is a prefix of it.
+    pub region: Option<RegionCode>,
+    pub valid_on: Option<NaiveDate>,
+    pub available: bool,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Hit {
+    #[serde(rename = "ref")]
+    pub ref_code: String,
+    pub kind: String,
+    pub title: String,
+    /// HTML: the text escaped, matched words in `<b>`.
+    pub snippet: String,
+    pub score: f32,
+    pub provider: String,
+    pub region: String,
+    pub dimensions: Vec<String>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Facets {
+    pub kind: BTreeMap<String, u64>,
+    pub dimension: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SearchResults {
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+    /// The words the query was understood as (after pinyin conversion).
+    pub words: Vec<String>,
+    /// Synonyms that were also searched.
+    #[schema(value_type = Vec<Object>)]
+    pub synonyms_used: Vec<Expansion>,
+}
+
+/// A query word and the alternatives it may be matched by.
+struct WordGroup {
+    word: String,
+    alternatives: Vec<String>,
+}
+
+impl SearchIndex {
+    /// The words a query stands for: pinyin turned into Chinese words where
+    /// the vocabulary knows them, then segmented, stop words dropped.
+    pub(crate) fn query_words(&self, q: &str) -> Vec<String> {
+        let text = if super::analysis::looks_like_pinyin(q) {
+            self.pinyin_to_words(q)
+        } else {
+            q.to_string()
+        };
+        let mut seen = BTreeSet::new();
+        self.segmenter
+            .words(&text)
+            .into_iter()
+            .filter(|w| !self.stopwords.contains(w))
+            .filter(|w| seen.insert(w.clone()))
+            .collect()
+    }
+
+    /// Groups the query's words with their synonyms. Words that jieba's
+    /// search mode also split into parts are kept once (the long word), so a
+    /// query is not counted as more words than the user typed.
+    fn word_groups(&self, words: &[String]) -> (Vec<WordGroup>, Vec<Expansion>) {
+        let mut groups: Vec<WordGroup> = Vec::new();
+        let mut used = Vec::new();
+        for w in words {
+            // A word that is part of a longer query word (jieba's search mode
+            // yields both) is an alternative of that word, not a word of its own.
+            if words.iter().any(|long| long != w && long.contains(w.as_str())) {
+                continue;
+            }
+            let mut alternatives: Vec<String> = words
+                .iter()
+                .filter(|part| *part != w && w.contains(part.as_str()))
+                .cloned()
+                .collect();
+            for e in self.synonyms.expansions(w) {
+                alternatives.push(w.replace(&e.from, &e.to));
+                used.push(e);
+            }
+            groups.push(WordGroup {
+                word: w.clone(),
+                alternatives,
+            });
+        }
+        // Whole-query synonyms (a phrase spanning several words).
+        let joined: String = words.concat();
+        for e in self.synonyms.expansions(&joined) {
+            if !used.contains(&e) && groups.iter().any(|g| e.from.contains(&g.word)) {
+                if let Some(g) = groups.iter_mut().find(|g| e.from.contains(&g.word)) {
+                    g.alternatives.push(e.to.clone());
+                }
+                used.push(e);
+            }
+        }
+        (groups, used)
+    }
+
+    fn text_query(&self, groups: &[WordGroup]) -> Box<dyn Query> {
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for g in groups {
+            let mut alts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            let mut words: Vec<(String, f32)> = vec![(g.word.clone(), 1.0)];
+            for a in &g.alternatives {
+                // An alternative may itself be several words (最低生活保障 → 最低/生活/保障).
+                let parts = self.segmenter.words(a);
+                if parts.len() <= 1 {
+                    words.push((a.to_lowercase(), 0.8));
+                } else {
+                    words.push((a.to_lowercase(), 0.8));
+                    for p in parts {
+                        if !self.stopwords.contains(&p) {
+                            words.push((p, 0.3));
+                        }
+                    }
+                }
+            }
+            for (word, weight) in words {
+                for (field, boost) in searched_fields(f) {
+                    let term = Term::from_field_text(field, &word);
+                    let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                    alts.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost * weight))));
+                }
+            }
+            clauses.push((Occur::Should, Box::new(BooleanQuery::new(alts))));
+        }
+        // Every word must be found when there are one or two of them; with
+        // more, at least half (colloquial queries carry filler words).
+        let n = clauses.len();
+        let required = if n <= 2 { n } else { n.div_ceil(2) };
+        Box::new(BooleanQuery::with_minimum_required_clauses(clauses, required))
+    }
+
+    fn filters(&self, req: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = &self.fields;
+        let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let any_of = |field, values: &[String]| -> Box<dyn Query> {
+            Box::new(TermSetQuery::new(
+                values.iter().map(|v| Term::from_field_text(field, v)),
+            ))
+        };
+        if !req.kinds.is_empty() {
+            out.push((Occur::Must, any_of(f.kind, &req.kinds)));
+        }
+        if !req.dimensions.is_empty() {
+            out.push((Occur::Must, any_of(f.dimension, &req.dimensions)));
+        }
+        if !req.target_groups.is_empty() {
+            out.push((Occur::Must, any_of(f.target_group, &req.target_groups)));
+        }
+        if let Some(region) = &req.region {
+            // Every prefix of the household's code is a scope that covers it.
+            let code = region.as_str();
+            let prefixes: Vec<String> = (0..=code.len())
+                .filter(|i| code.is_char_boundary(*i))
+                .map(|i| code[..i].to_string())
+                .collect();
+            out.push((Occur::Must, any_of(f.scope, &prefixes)));
+        }
+        if let Some(day) = req.valid_on.map(day_number) {
+            out.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Unbounded,
+                    Bound::Included(Term::from_field_i64(f.valid_from, day)),
+                )),
+            ));
+            out.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_i64(f.valid_until, day)),
+                    Bound::Unbounded,
+                )),
+            ));
+        }
+        if req.available {
+            out.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Excluded(Term::from_field_i64(f.remaining, 0)),
+                    Bound::Unbounded,
+                )),
+            ));
+        }
+        out
+    }
+
+    /// Runs a search against the current reader.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, AppError> {
+        let searcher = self.reader.searcher();
+        let q = req.q.trim();
+        let words = if q.is_empty() { Vec::new() } else { self.query_words(q) };
+        let (groups, synonyms_used) = self.word_groups(&words);
+        let mut clauses = self.filters(req);
+        let has_text = !groups.is_empty();
+        if has_text {
+            clauses.push((Occur::Must, self.text_query(&groups)));
+        } else if !q.is_empty() {
+            // Only stop words or punctuation: nothing can match.
+            clauses.push((Occur::Must, Box::new(tantivy::query::EmptyQuery)));
+        } else {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        let query = BooleanQuery::new(clauses);
+
+        let per_page = req.per_page.clamp(1, 100);
+        let page = req.page.max(1);
+        let offset = (page - 1) * per_page;
+        let mut kind_facets = FacetCollector::for_field("facet_kind");
+        kind_facets.add_facet("/");
+        let mut dim_facets = FacetCollector::for_field("facet_dimension");
+        dim_facets.add_facet("/");
+        let err = |e: tantivy::TantivyError| AppError::Internal(format!("search: {e}"));
+
+        let (total, kind_counts, dim_counts, docs): (usize, _, _, Vec<(f32, DocAddress)>) = if has_text {
+            let top = TopDocs::with_limit(per_page).and_offset(offset).order_by_score();
+            let (total, kc, dc, docs) = searcher
+                .search(&query, &(Count, kind_facets, dim_facets, top))
+                .map_err(err)?;
+            (total, kc, dc, docs)
+        } else {
+            let top = TopDocs::with_limit(per_page)
+                .and_offset(offset)
+                .order_by_fast_field::<i64>("updated", Order::Desc);
+            let (total, kc, dc, docs) = searcher
+                .search(&query, &(Count, kind_facets, dim_facets, top))
+                .map_err(err)?;
+            (total, kc, dc, docs.into_iter().map(|(_, d)| (0.0, d)).collect())
+        };
+
+        let facet_map = |counts: &tantivy::collector::FacetCounts| {
+            counts
+                .get("/")
+                .map(|(facet, n)| {
+                    let s = facet.to_path_string();
+                    (s.trim_start_matches('/').to_string(), n)
+                })
+                .collect::<BTreeMap<String, u64>>()
+        };
+        let facets = Facets {
+            kind: facet_map(&kind_counts),
+            dimension: facet_map(&dim_counts),
+        };
+
+        let snippet_words: Vec<String> = groups
+            .iter()
+            .flat_map(|g| std::iter::once(g.word.clone()).chain(g.alternatives.iter().cloned()))
+            .collect();
+        let hits = docs
+            .into_iter()
+            .map(|(score, addr)| self.hit(&searcher, addr, score, &snippet_words))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SearchResults {
+            total,
+            page,
+            per_page,
+            hits,
+            facets,
+            words,
+            synonyms_used,
+        })
+    }
+
+    fn hit(
+        &self,
+        searcher: &Searcher,
+        addr: DocAddress,
+        score: f32,
+        words: &[String],
+    ) -> Result<Hit, AppError> {
+        let f: &Fields = &self.fields;
+        let doc: TantivyDocument = searcher
+            .doc(addr)
+            .map_err(|e| AppError::Internal(format!("search doc: {e}")))?;
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let int = |field| doc.get_first(field).and_then(|v| v.as_i64()).unwrap_or(0);
+        let snippet = self.snippet(&text(f.summary), &text(f.body), words);
+        Ok(Hit {
+            ref_code: text(f.ref_code),
+            kind: text(f.kind),
+            title: text(f.title),
+            snippet,
+            score,
+            provider: text(f.provider),
+            region: text(f.region),
+            dimensions: doc
+                .get_all(f.dimension)
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            valid_from: date_of_day(int(f.valid_from)),
+            valid_until: date_of_day(int(f.valid_until)),
+        })
+    }
+
+    /// A highlighted extract of the summary and body around the query's words;
+    /// the start of the summary when none occurs.
+    fn snippet(&self, summary: &str, body: &str, words: &[String]) -> String {
+        let text = format!("{summary}　{body}");
+        let terms: BTreeMap<String, f32> = words.iter().map(|w| (w.to_lowercase(), 1.0)).collect();
+        let generator = SnippetGenerator::new(
+            terms,
+            TextAnalyzer::from(self.segmenter.tokenizer()),
+            self.fields.body,
+            120,
+        );
+        let snippet = generator.snippet(&text);
+        if snippet.fragment().is_empty() {
+            let start: String = text.chars().take(120).collect();
+            return html_escape(&start);
+        }
+        snippet.to_html()
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

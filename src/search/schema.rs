@@ -1,0 +1,134 @@
+//! The search index's schema and how a resource becomes a document.
+
+use chrono::NaiveDate;
+use tantivy::schema::{
+    Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
+    TextOptions, STORED, STRING,
+};
+use tantivy::TantivyDocument;
+
+use super::analysis::TOKENIZER;
+use crate::catalogue::ResourceRow;
+use crate::domain::RegionCode;
+
+/// Bumped whenever the schema or the analysis changes; an index built with
+/// another version is rebuilt on start.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    pub ref_code: Field,
+    pub kind: Field,
+    pub dimension: Field,
+    pub target_group: Field,
+    pub scope: Field,
+    pub region: Field,
+    pub title: Field,
+    pub summary: Field,
+    pub body: Field,
+    pub provider: Field,
+    pub benefit: Field,
+    pub materials: Field,
+    pub facet_kind: Field,
+    pub facet_dimension: Field,
+    pub valid_from: Field,
+    pub valid_until: Field,
+    pub remaining: Field,
+    pub updated: Field,
+}
+
+/// Text fields searched by a query, with their boosts (the title counts most).
+pub fn searched_fields(f: &Fields) -> [(Field, f32); 6] {
+    [
+        (f.title, 3.0),
+        (f.summary, 1.5),
+        (f.benefit, 1.0),
+        (f.body, 0.8),
+        (f.provider, 0.8),
+        (f.materials, 0.3),
+    ]
+}
+
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |stored: bool| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let opts = TextOptions::default().set_indexing_options(indexing);
+        if stored {
+            opts.set_stored()
+        } else {
+            opts
+        }
+    };
+    let num = || NumericOptions::default().set_indexed().set_fast();
+    let fields = Fields {
+        ref_code: b.add_text_field("ref", STRING | STORED),
+        kind: b.add_text_field("kind", STRING | STORED),
+        dimension: b.add_text_field("dimension", STRING | STORED),
+        target_group: b.add_text_field("target_group", STRING),
+        scope: b.add_text_field("scope", STRING),
+        region: b.add_text_field("region", STORED),
+        title: b.add_text_field("title", text(true)),
+        summary: b.add_text_field("summary", text(true)),
+        body: b.add_text_field("body", text(true)),
+        provider: b.add_text_field("provider", text(true)),
+        benefit: b.add_text_field("benefit", text(true)),
+        materials: b.add_text_field("materials", text(false)),
+        facet_kind: b.add_facet_field("facet_kind", FacetOptions::default()),
+        facet_dimension: b.add_facet_field("facet_dimension", FacetOptions::default()),
+        valid_from: b.add_i64_field("valid_from", num().set_stored()),
+        valid_until: b.add_i64_field("valid_until", num().set_stored()),
+        remaining: b.add_i64_field("remaining", num()),
+        updated: b.add_i64_field("updated", num()),
+    };
+    (b.build(), fields)
+}
+
+/// Days since 1970-01-01, for date range filters.
+pub fn day_number(d: NaiveDate) -> i64 {
+    d.signed_duration_since(NaiveDate::default()).num_days()
+}
+
+pub fn date_of_day(n: i64) -> Option<NaiveDate> {
+    if n == i64::MIN || n == i64::MAX {
+        return None;
+    }
+    NaiveDate::default().checked_add_signed(chrono::Duration::days(n))
+}
+
+/// The document for a published resource.
+pub fn document(f: &Fields, r: &ResourceRow) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.ref_code, &r.ref_code);
+    doc.add_text(f.kind, &r.kind);
+    doc.add_facet(f.facet_kind, Facet::from_path([r.kind.as_str()]));
+    for d in r.dimension_codes() {
+        doc.add_text(f.dimension, &d);
+        doc.add_facet(f.facet_dimension, Facet::from_path([d.as_str()]));
+    }
+    for g in r.target_group_codes() {
+        doc.add_text(f.target_group, &g);
+    }
+    let scope = RegionCode::parse(&r.region)
+        .map(|c| c.scope_prefix().to_string())
+        .unwrap_or_else(|_| r.region.clone());
+    doc.add_text(f.scope, &scope);
+    doc.add_text(f.region, &r.region);
+    doc.add_text(f.title, &r.title);
+    doc.add_text(f.summary, &r.summary);
+    doc.add_text(f.body, &r.body);
+    doc.add_text(f.provider, &r.provider);
+    doc.add_text(f.benefit, &r.benefit);
+    let apply = r.apply_info();
+    doc.add_text(f.materials, apply.materials.join("，"));
+    doc.add_i64(f.valid_from, r.valid_from.map(day_number).unwrap_or(i64::MIN));
+    doc.add_i64(f.valid_until, r.valid_until.map(day_number).unwrap_or(i64::MAX));
+    doc.add_i64(
+        f.remaining,
+        r.capacity().map(|c| c.remaining).unwrap_or(i64::MAX),
+    );
+    doc.add_i64(f.updated, r.updated_at.and_utc().timestamp_millis());
+    doc
+}
