@@ -109,7 +109,7 @@ impl SearchIndex {
             }
             let mut alternatives: Vec<String> = words
                 .iter()
-                .filter(|part| *part != w && w.contains(part.as_str()))
+                .filter(|part: &&String| *part != w && w.contains(String::as_str(part)))
                 .cloned()
                 .collect();
             for e in self.synonyms.expansions(w) {
