@@ -19,8 +19,8 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::search::{AnalysisConfig, SearchIndex};
 use crate::state::AppState;
-use std::sync::Arc;
 use crate::{api, web as pages};
+use std::sync::Arc;
 
 /// Opens the database named by the settings, creating the data directory and
 /// running pending migrations.

@@ -256,7 +256,8 @@ pub async fn search(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let request = crate::search::request::parse(req.query_string(), chrono::Local::now().date_naive())?;
+    let request =
+        crate::search::request::parse(req.query_string(), chrono::Local::now().date_naive())?;
     let index = state.search.clone();
     let results = web::block(move || index.search(&request)).await??;
     Ok(HttpResponse::Ok().json(results))

@@ -46,9 +46,20 @@ impl Segmenter {
             .collect()
     }
 
+    /// The indexing tokenizer: search mode, so a long word is also found
+    /// by its parts (最低生活保障 → 最低, 生活, 保障, 最低生活保障).
     pub fn tokenizer(&self) -> JiebaTokenizer {
         JiebaTokenizer {
             jieba: self.jieba.clone(),
+            mode: TokenizeMode::Search,
+        }
+    }
+
+    /// Non-overlapping words in text order, for highlighting snippets.
+    pub fn plain_tokenizer(&self) -> JiebaTokenizer {
+        JiebaTokenizer {
+            jieba: self.jieba.clone(),
+            mode: TokenizeMode::Default,
         }
     }
 }
@@ -58,6 +69,7 @@ impl Segmenter {
 #[derive(Clone)]
 pub struct JiebaTokenizer {
     jieba: Arc<Jieba>,
+    mode: TokenizeMode,
 }
 
 pub struct JiebaTokenStream {
@@ -70,7 +82,7 @@ impl Tokenizer for JiebaTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
         let mut tokens = Vec::new();
-        for t in self.jieba.tokenize(text, TokenizeMode::Search, true) {
+        for t in self.jieba.tokenize(text, self.mode, true) {
             if !t.word.chars().any(char::is_alphanumeric) {
                 continue;
             }
@@ -144,7 +156,9 @@ pub fn pinyin_spellings(word: &str) -> Vec<String> {
 /// apostrophes only, with at least two letters.
 pub fn looks_like_pinyin(q: &str) -> bool {
     let letters = q.chars().filter(char::is_ascii_alphabetic).count();
-    letters >= 2 && q.chars().all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '\'')
+    letters >= 2
+        && q.chars()
+            .all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '\'')
 }
 
 #[cfg(test)]

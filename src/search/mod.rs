@@ -96,8 +96,10 @@ impl SearchIndex {
             .and_then(|d| Index::open(d).map_err(tantivy_err))
             .and_then(|index| {
                 let metas = index.load_metas().map_err(tantivy_err)?;
-                let payload: Option<Payload> =
-                    metas.payload.as_deref().and_then(|p| serde_json::from_str(p).ok());
+                let payload: Option<Payload> = metas
+                    .payload
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str(p).ok());
                 match payload {
                     Some(p) if p.schema == SCHEMA_VERSION && index.schema() == schema => {
                         Ok((index, p.applied_upto))
@@ -178,7 +180,10 @@ impl SearchIndex {
 
     /// The change-log sequence this index has applied.
     pub fn applied_upto(&self) -> i64 {
-        self.sync.lock().unwrap_or_else(|p| p.into_inner()).applied_upto
+        self.sync
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .applied_upto
     }
 
     /// Rebuilds the vocabulary used to read pinyin queries when the index
@@ -187,13 +192,20 @@ impl SearchIndex {
     fn refresh_vocabulary(&self) {
         let searcher = self.reader.searcher();
         let generation = searcher.generation().generation_id();
-        if self.vocabulary.read().map(|v| v.generation == generation && !v.words.is_empty()).unwrap_or(false) {
+        if self
+            .vocabulary
+            .read()
+            .map(|v| v.generation == generation && !v.words.is_empty())
+            .unwrap_or(false)
+        {
             return;
         }
         let mut freq: HashMap<String, u64> = HashMap::new();
         for segment in searcher.segment_readers() {
             for field in [self.fields.title, self.fields.summary, self.fields.benefit] {
-                let Ok(inverted) = segment.inverted_index(field) else { continue };
+                let Ok(inverted) = segment.inverted_index(field) else {
+                    continue;
+                };
                 let mut stream = match inverted.terms().stream() {
                     Ok(s) => s,
                     Err(_) => continue,
@@ -201,7 +213,8 @@ impl SearchIndex {
                 while stream.advance() {
                     if let Ok(word) = std::str::from_utf8(stream.key()) {
                         if word.chars().count() >= 2 && !word.is_ascii() {
-                            *freq.entry(word.to_string()).or_default() += u64::from(stream.value().doc_freq);
+                            *freq.entry(word.to_string()).or_default() +=
+                                u64::from(stream.value().doc_freq);
                         }
                     }
                 }
@@ -259,7 +272,9 @@ impl SearchIndex {
         let mut best: Vec<Option<(usize, usize, usize)>> = vec![None; n + 1];
         best[0] = Some((0, 0, 0));
         for i in 0..n {
-            let Some((skipped, count, _)) = best[i] else { continue };
+            let Some((skipped, count, _)) = best[i] else {
+                continue;
+            };
             // Skip one letter (unknown spelling).
             let cand = (skipped + 1, count, i);
             if best[i + 1].is_none_or(|b| (cand.0, cand.1) < (b.0, b.1)) {
@@ -278,7 +293,9 @@ impl SearchIndex {
         let mut pieces = Vec::new();
         let mut end = n;
         while end > 0 {
-            let Some((_, _, start)) = best[end] else { break };
+            let Some((_, _, start)) = best[end] else {
+                break;
+            };
             let key = std::str::from_utf8(&letters[start..end]).unwrap_or("");
             if end - start >= 2 {
                 if let Some((word, _)) = vocab.words.get(key).and_then(|l| l.first()) {

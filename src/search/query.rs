@@ -7,8 +7,8 @@ use std::ops::Bound;
 use chrono::NaiveDate;
 use serde::Serialize;
 use tantivy::collector::{Count, FacetCollector, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::query::RangeQuery;
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
@@ -71,12 +71,19 @@ pub struct SearchResults {
     pub synonyms_used: Vec<Expansion>,
 }
 
-/// A query word and the alternatives it may be matched by.
+/// One word of the query and the ways it may be matched: each option is a
+/// set of index words that must all occur (a long word, its parts, or a
+/// synonym), with a weight.
 struct WordGroup {
     word: String,
-    alternatives: Vec<String>,
+    options: Vec<(Vec<String>, f32)>,
 }
 
+impl WordGroup {
+    fn terms(&self) -> impl Iterator<Item = &String> {
+        self.options.iter().flat_map(|(terms, _)| terms.iter())
+    }
+}
 impl SearchIndex {
     /// The words a query stands for: pinyin turned into Chinese words where
     /// the vocabulary knows them, then segmented, stop words dropped.
@@ -95,79 +102,130 @@ impl SearchIndex {
             .collect()
     }
 
-    /// Groups the query's words with their synonyms. Words that jieba's
-    /// search mode also split into parts are kept once (the long word), so a
-    /// query is not counted as more words than the user typed.
+    /// The index words `text` stands for, as one option: itself when jieba
+    /// keeps it whole, and also all of its parts.
+    fn options_for(&self, text: &str, weight: f32) -> Vec<(Vec<String>, f32)> {
+        let text = text.to_lowercase();
+        let words = self.segmenter.words(&text);
+        let parts: Vec<String> = words
+            .into_iter()
+            .filter(|p| *p != text && !self.stopwords.contains(p))
+            .collect();
+        let mut out = vec![(vec![text.clone()], weight)];
+        if !parts.is_empty() {
+            out.push((parts, weight * 0.9));
+        }
+        out
+    }
+
+    /// Groups the query's words with their parts and synonyms. A synonym
+    /// whose phrase spans several words (心里难受) merges them into one group.
     fn word_groups(&self, words: &[String]) -> (Vec<WordGroup>, Vec<Expansion>) {
         let mut groups: Vec<WordGroup> = Vec::new();
-        let mut used = Vec::new();
+        let mut used: Vec<Expansion> = Vec::new();
         for w in words {
             // A word that is part of a longer query word (jieba's search mode
-            // yields both) is an alternative of that word, not a word of its own.
-            if words.iter().any(|long| long != w && long.contains(w.as_str())) {
+            // yields both) is matched through that word's parts.
+            if words
+                .iter()
+                .any(|long| long != w && long.contains(w.as_str()))
+            {
                 continue;
             }
-            let mut alternatives: Vec<String> = words
-                .iter()
-                .filter(|part: &&String| *part != w && w.contains(String::as_str(part)))
-                .cloned()
-                .collect();
+            let mut options = self.options_for(w, 1.0);
             for e in self.synonyms.expansions(w) {
-                alternatives.push(w.replace(&e.from, &e.to));
+                options.extend(self.options_for(&w.replace(&e.from, &e.to), 0.8));
                 used.push(e);
             }
             groups.push(WordGroup {
                 word: w.clone(),
-                alternatives,
+                options,
             });
         }
-        // Whole-query synonyms (a phrase spanning several words).
-        let joined: String = words.concat();
+        let joined: String = groups.iter().map(|g| g.word.as_str()).collect();
         for e in self.synonyms.expansions(&joined) {
-            if !used.contains(&e) && groups.iter().any(|g| e.from.contains(&g.word)) {
-                if let Some(g) = groups.iter_mut().find(|g| e.from.contains(&g.word)) {
-                    g.alternatives.push(e.to.clone());
-                }
-                used.push(e);
+            if used.contains(&e) {
+                continue;
             }
+            let spanned: Vec<usize> = groups
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| e.from.contains(g.word.as_str()))
+                .map(|(i, _)| i)
+                .collect();
+            let Some(&first) = spanned.first() else {
+                continue;
+            };
+            if spanned.len() > 1 {
+                // The phrase itself, all its words together, or the synonym.
+                let words: Vec<String> = spanned.iter().map(|i| groups[*i].word.clone()).collect();
+                let mut merged = WordGroup {
+                    word: e.from.clone(),
+                    options: vec![(words, 1.0)],
+                };
+                merged.options.extend(self.options_for(&e.to, 0.8));
+                for i in spanned.iter().rev() {
+                    groups.remove(*i);
+                }
+                groups.insert(first, merged);
+            } else {
+                let extra = self.options_for(&e.to, 0.8);
+                groups[first].options.extend(extra);
+            }
+            used.push(e);
+        }
+        // Merged groups collect every synonym of the same phrase.
+        for g in &mut groups {
+            g.options.dedup();
         }
         (groups, used)
     }
 
     fn text_query(&self, groups: &[WordGroup]) -> Box<dyn Query> {
         let f = &self.fields;
+        let word_query = |word: &str, weight: f32| -> Box<dyn Query> {
+            let per_field: Vec<(Occur, Box<dyn Query>)> = searched_fields(f)
+                .into_iter()
+                .map(|(field, boost)| {
+                    let term = Term::from_field_text(field, word);
+                    let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                    (
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(q), boost * weight)) as Box<dyn Query>,
+                    )
+                })
+                .collect();
+            Box::new(BooleanQuery::new(per_field))
+        };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for g in groups {
-            let mut alts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            let mut words: Vec<(String, f32)> = vec![(g.word.clone(), 1.0)];
-            for a in &g.alternatives {
-                // An alternative may itself be several words (最低生活保障 → 最低/生活/保障).
-                let parts = self.segmenter.words(a);
-                if parts.len() <= 1 {
-                    words.push((a.to_lowercase(), 0.8));
-                } else {
-                    words.push((a.to_lowercase(), 0.8));
-                    for p in parts {
-                        if !self.stopwords.contains(&p) {
-                            words.push((p, 0.3));
-                        }
-                    }
-                }
-            }
-            for (word, weight) in words {
-                for (field, boost) in searched_fields(f) {
-                    let term = Term::from_field_text(field, &word);
-                    let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                    alts.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost * weight))));
-                }
-            }
-            clauses.push((Occur::Should, Box::new(BooleanQuery::new(alts))));
+            let options: Vec<(Occur, Box<dyn Query>)> = g
+                .options
+                .iter()
+                .map(|(terms, weight)| {
+                    let q: Box<dyn Query> = if terms.len() == 1 {
+                        word_query(&terms[0], *weight)
+                    } else {
+                        let w = weight / terms.len() as f32;
+                        Box::new(BooleanQuery::new(
+                            terms
+                                .iter()
+                                .map(|t| (Occur::Must, word_query(t, w)))
+                                .collect(),
+                        ))
+                    };
+                    (Occur::Should, q)
+                })
+                .collect();
+            clauses.push((Occur::Should, Box::new(BooleanQuery::new(options))));
         }
         // Every word must be found when there are one or two of them; with
         // more, at least half (colloquial queries carry filler words).
         let n = clauses.len();
         let required = if n <= 2 { n } else { n.div_ceil(2) };
-        Box::new(BooleanQuery::with_minimum_required_clauses(clauses, required))
+        Box::new(BooleanQuery::with_minimum_required_clauses(
+            clauses, required,
+        ))
     }
 
     fn filters(&self, req: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
@@ -228,7 +286,11 @@ impl SearchIndex {
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, AppError> {
         let searcher = self.reader.searcher();
         let q = req.q.trim();
-        let words = if q.is_empty() { Vec::new() } else { self.query_words(q) };
+        let words = if q.is_empty() {
+            Vec::new()
+        } else {
+            self.query_words(q)
+        };
         let (groups, synonyms_used) = self.word_groups(&words);
         let mut clauses = self.filters(req);
         let has_text = !groups.is_empty();
@@ -251,21 +313,29 @@ impl SearchIndex {
         dim_facets.add_facet("/");
         let err = |e: tantivy::TantivyError| AppError::Internal(format!("search: {e}"));
 
-        let (total, kind_counts, dim_counts, docs): (usize, _, _, Vec<(f32, DocAddress)>) = if has_text {
-            let top = TopDocs::with_limit(per_page).and_offset(offset).order_by_score();
-            let (total, kc, dc, docs) = searcher
-                .search(&query, &(Count, kind_facets, dim_facets, top))
-                .map_err(err)?;
-            (total, kc, dc, docs)
-        } else {
-            let top = TopDocs::with_limit(per_page)
-                .and_offset(offset)
-                .order_by_fast_field::<i64>("updated", Order::Desc);
-            let (total, kc, dc, docs) = searcher
-                .search(&query, &(Count, kind_facets, dim_facets, top))
-                .map_err(err)?;
-            (total, kc, dc, docs.into_iter().map(|(_, d)| (0.0, d)).collect())
-        };
+        let (total, kind_counts, dim_counts, docs): (usize, _, _, Vec<(f32, DocAddress)>) =
+            if has_text {
+                let top = TopDocs::with_limit(per_page)
+                    .and_offset(offset)
+                    .order_by_score();
+                let (total, kc, dc, docs) = searcher
+                    .search(&query, &(Count, kind_facets, dim_facets, top))
+                    .map_err(err)?;
+                (total, kc, dc, docs)
+            } else {
+                let top = TopDocs::with_limit(per_page)
+                    .and_offset(offset)
+                    .order_by_fast_field::<i64>("updated", Order::Desc);
+                let (total, kc, dc, docs) = searcher
+                    .search(&query, &(Count, kind_facets, dim_facets, top))
+                    .map_err(err)?;
+                (
+                    total,
+                    kc,
+                    dc,
+                    docs.into_iter().map(|(_, d)| (0.0, d)).collect(),
+                )
+            };
 
         let facet_map = |counts: &tantivy::collector::FacetCounts| {
             counts
@@ -281,10 +351,7 @@ impl SearchIndex {
             dimension: facet_map(&dim_counts),
         };
 
-        let snippet_words: Vec<String> = groups
-            .iter()
-            .flat_map(|g| std::iter::once(g.word.clone()).chain(g.alternatives.iter().cloned()))
-            .collect();
+        let snippet_words: Vec<String> = groups.iter().flat_map(|g| g.terms().cloned()).collect();
         let hits = docs
             .into_iter()
             .map(|(score, addr)| self.hit(&searcher, addr, score, &snippet_words))
@@ -343,7 +410,7 @@ impl SearchIndex {
         let terms: BTreeMap<String, f32> = words.iter().map(|w| (w.to_lowercase(), 1.0)).collect();
         let generator = SnippetGenerator::new(
             terms,
-            TextAnalyzer::from(self.segmenter.tokenizer()),
+            TextAnalyzer::from(self.segmenter.plain_tokenizer()),
             self.fields.body,
             120,
         );

@@ -31,7 +31,10 @@ pub fn parse(query_string: &str, today: NaiveDate) -> Result<SearchRequest, AppE
             } else {
                 errors.push(FieldError::new(
                     key.to_string(),
-                    format!("未知代码 \"{value}\"，可选：{} (unknown code)", vocabulary::codes(table)),
+                    format!(
+                        "未知代码 \"{value}\"，可选：{} (unknown code)",
+                        vocabulary::codes(table)
+                    ),
                 ));
             }
         };
@@ -54,7 +57,10 @@ pub fn parse(query_string: &str, today: NaiveDate) -> Result<SearchRequest, AppE
             "available" => match value.as_str() {
                 "true" | "1" | "on" | "yes" => req.available = true,
                 "false" | "0" | "off" | "no" => req.available = false,
-                _ => errors.push(FieldError::new("available", "available 必须是 true 或 false")),
+                _ => errors.push(FieldError::new(
+                    "available",
+                    "available 必须是 true 或 false",
+                )),
             },
             "page" => match value.parse::<usize>() {
                 Ok(p) if (1..=10_000).contains(&p) => req.page = p,

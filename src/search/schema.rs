@@ -123,8 +123,14 @@ pub fn document(f: &Fields, r: &ResourceRow) -> TantivyDocument {
     doc.add_text(f.benefit, &r.benefit);
     let apply = r.apply_info();
     doc.add_text(f.materials, apply.materials.join("，"));
-    doc.add_i64(f.valid_from, r.valid_from.map(day_number).unwrap_or(i64::MIN));
-    doc.add_i64(f.valid_until, r.valid_until.map(day_number).unwrap_or(i64::MAX));
+    doc.add_i64(
+        f.valid_from,
+        r.valid_from.map(day_number).unwrap_or(i64::MIN),
+    );
+    doc.add_i64(
+        f.valid_until,
+        r.valid_until.map(day_number).unwrap_or(i64::MAX),
+    );
     doc.add_i64(
         f.remaining,
         r.capacity().map(|c| c.remaining).unwrap_or(i64::MAX),

@@ -85,8 +85,16 @@ impl SearchIndex {
         Ok(())
     }
 
-    fn index_row(&self, writer: &tantivy::IndexWriter, ref_code: &str, row: Option<&ResourceRow>) -> Result<(), AppError> {
-        writer.delete_term(tantivy::Term::from_field_text(self.fields.ref_code, ref_code));
+    fn index_row(
+        &self,
+        writer: &tantivy::IndexWriter,
+        ref_code: &str,
+        row: Option<&ResourceRow>,
+    ) -> Result<(), AppError> {
+        writer.delete_term(tantivy::Term::from_field_text(
+            self.fields.ref_code,
+            ref_code,
+        ));
         if let Some(r) = row.filter(|r| r.status == "published") {
             writer
                 .add_document(document(&self.fields, r))

@@ -79,9 +79,18 @@ mod tests {
         let s = Synonyms::parse("# comment\n长者 = 老人 = 老年人\n看病=就医=医疗\n\n单独\n");
         assert_eq!(s.len(), 2);
         let e = s.expansions("老年人看病");
-        assert!(e.contains(&Expansion { from: "老年人".into(), to: "长者".into() }));
-        assert!(e.contains(&Expansion { from: "看病".into(), to: "就医".into() }));
-        assert!(!e.iter().any(|x| x.to == "老人"), "already inside 老年人: {e:?}");
+        assert!(e.contains(&Expansion {
+            from: "老年人".into(),
+            to: "长者".into()
+        }));
+        assert!(e.contains(&Expansion {
+            from: "看病".into(),
+            to: "就医".into()
+        }));
+        assert!(
+            !e.iter().any(|x| x.to == "老人"),
+            "already inside 老年人: {e:?}"
+        );
         assert!(s.expansions("助学金").is_empty());
     }
 }

@@ -6,4 +6,5 @@ mod browser;
 mod helpers;
 mod import;
 mod pages;
+mod relevance;
 mod resources;
