@@ -43,6 +43,9 @@ pub enum Command {
     },
     /// Load (or refresh) the demo data set.
     Demo,
+    /// Rebuild this instance's search index from the database (stop the
+    /// server first; it re-reads index/userdict.txt, synonyms.txt, stopwords.txt).
+    Reindex,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +161,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     Ok(2)
                 }
             }
+        }
+        Command::Reindex => {
+            let pool = startup::open_database(&settings)?;
+            let config = crate::search::AnalysisConfig::load(&settings.index_config_dir);
+            let dir = settings.index_dir();
+            let started = std::time::Instant::now();
+            // Opening takes the index's writer lock, so a running server is
+            // detected; a corrupt or outdated index is recreated by `open`.
+            let (index, _) = crate::search::SearchIndex::open(&dir, &config)?;
+            let mut conn = pool.get()?;
+            let bar = progress_bar(0, "重建搜索索引");
+            let n = index.rebuild(&mut conn, |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            })?;
+            bar.finish_and_clear();
+            println!(
+                "搜索索引已重建 (search index rebuilt): {n} 项资源, {:.1} 秒, {:.1} MB, {}",
+                started.elapsed().as_secs_f64(),
+                index.size_bytes() as f64 / 1_048_576.0,
+                dir.display()
+            );
+            Ok(0)
         }
         Command::Demo => {
             let pool = startup::open_database(&settings)?;

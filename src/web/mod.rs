@@ -4,6 +4,7 @@ pub mod admin;
 pub mod catalogue;
 pub mod form;
 pub mod pages;
+pub mod search;
 pub mod session;
 
 use actix_web::http::header::{self, ContentType};
@@ -20,7 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/app.css", web::get().to(pages::stylesheet))
         .configure(pages::configure)
         .configure(catalogue::configure)
-        .configure(admin::configure);
+        .configure(admin::configure)
+        .configure(search::configure);
 }
 
 /// What every page's layout needs.
