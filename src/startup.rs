@@ -64,12 +64,16 @@ pub fn open_search(settings: &Settings, pool: &DbPool) -> Result<Arc<SearchIndex
 
 /// Applies new change-log entries to the index every quarter second, so a
 /// write made through any instance is searchable on every instance promptly.
-fn spawn_index_sync(search: Arc<SearchIndex>, pool: DbPool) {
+/// The task holds the index weakly: it ends when the server (and so the
+/// index, with its writer lock) is gone.
+fn spawn_index_sync(search: &Arc<SearchIndex>, pool: DbPool) {
+    let search = Arc::downgrade(search);
     actix_web::rt::spawn(async move {
         let mut failures = 0u32;
         loop {
             actix_web::rt::time::sleep(Duration::from_millis(250)).await;
-            let (s, p) = (search.clone(), pool.clone());
+            let Some(s) = search.upgrade() else { return };
+            let p = pool.clone();
             let result = web::block(move || -> Result<usize, AppError> {
                 let mut conn = p.get()?;
                 s.catch_up(&mut conn)
@@ -178,6 +182,11 @@ impl Application {
         self.port
     }
 
+    /// A handle to stop the server (gracefully) from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until stopped; SIGINT/SIGTERM shut down gracefully.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
@@ -212,7 +221,7 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
         settings.login_max_failures_per_address,
     );
     let search = open_search(&settings, &pool)?;
-    spawn_index_sync(search.clone(), pool.clone());
+    spawn_index_sync(&search, pool.clone());
     let state = web::Data::new(AppState {
         pool,
         settings,

@@ -23,6 +23,7 @@ pub const ORG_B: &str = "另一家爱心企业";
 
 pub struct TestApp {
     pub address: String,
+    pub handle: actix_web::dev::ServerHandle,
     pub initial_admin_password: Option<String>,
     pub client: reqwest::Client,
     pub settings: Settings,
@@ -100,6 +101,7 @@ pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
         "first admin only on an empty database"
     );
     let initial_admin_password = app.initial_admin_password.clone();
+    let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -108,6 +110,7 @@ pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
         .expect("client");
     Some(TestApp {
         address,
+        handle,
         client,
         settings,
         initial_admin_password,
@@ -160,7 +163,48 @@ fn seed_accounts(settings: &Settings) {
     }
 }
 
+/// Starts another server on `settings` (same database and data directory,
+/// or another data directory to act as a second instance).
+pub async fn start_server(settings: Settings) -> (String, actix_web::dev::ServerHandle) {
+    let app = Application::build(settings).expect("build application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    (address, handle)
+}
+
+/// A second view of the same test (another instance): shares nothing that
+/// would drop the first test's database.
+pub fn detached(app: &TestApp) -> TestApp {
+    TestApp {
+        address: app.address.clone(),
+        handle: app.handle.clone(),
+        initial_admin_password: None,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client"),
+        settings: app.settings.clone(),
+        _data_dir: tempfile::tempdir().expect("temp dir"),
+        pg_database: None,
+    }
+}
+
 impl TestApp {
+    /// Stops this server and waits until its index (and writer lock) is released.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+        // The index sync task notices within one tick that the index is gone.
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+
+    /// Points this test at another running server (after a restart).
+    pub fn moved_to(&mut self, address: String, handle: actix_web::dev::ServerHandle) {
+        self.address = address;
+        self.handle = handle;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -8,3 +8,4 @@ mod import;
 mod pages;
 mod relevance;
 mod resources;
+mod search;
