@@ -83,7 +83,7 @@ fn spawn_index_sync(search: &Arc<SearchIndex>, pool: DbPool) {
                 Ok(Ok(_)) => failures = 0,
                 Ok(Err(e)) => {
                     failures += 1;
-                    if failures == 1 || failures % 100 == 0 {
+                    if failures == 1 || failures.is_multiple_of(100) {
                         tracing::warn!(error = %e, "search index sync failed; retrying");
                     }
                 }
