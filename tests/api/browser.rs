@@ -37,8 +37,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[actix_web::test]
-async fn charity_creates_a_resource_in_a_real_browser() {
+/// Starts chromedriver and a headless Chromium session, or `None` (test
+/// skipped) when the driver is not installed and not required.
+async fn browser() -> Option<(Driver, fantoccini::Client)> {
     let Some(driver_path) = chromedriver_path() else {
         // The README's test command installs the driver; a bare `cargo test`
         // on a machine without it says so instead of failing.
@@ -47,11 +48,10 @@ async fn charity_creates_a_resource_in_a_real_browser() {
             "chromedriver not found but AIDMATCH_REQUIRE_BROWSER is set"
         );
         eprintln!("skipped: chromedriver not installed");
-        return;
+        return None;
     };
-    let app = try_spawn(Backend::Sqlite).await.unwrap();
     let port = free_port();
-    let _driver = Driver(
+    let driver = Driver(
         Command::new(driver_path)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -74,21 +74,25 @@ async fn charity_creates_a_resource_in_a_real_browser() {
                      "--disable-component-update", "--disable-sync", "--window-size=1280,1000"]
         }),
     );
-    let mut client = None;
     for _ in 0..50 {
         match ClientBuilder::native()
             .capabilities(caps.clone())
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
         {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
+            Ok(c) => return Some((driver, c)),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-    let c = client.expect("connect to chromedriver");
+    panic!("could not connect to chromedriver");
+}
+
+#[actix_web::test]
+async fn charity_creates_a_resource_in_a_real_browser() {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let app = try_spawn(Backend::Sqlite).await.unwrap();
 
     let result = async {
         c.goto(&app.url("/login")).await?;
@@ -158,4 +162,89 @@ async fn charity_creates_a_resource_in_a_real_browser() {
     let (_, doc) = app.get("/api/v1/resources/S-BROWSER-1", None).await;
     assert_eq!(doc["status"], "published");
     assert_eq!(doc["provider"], ORG_A);
+}
+
+#[actix_web::test]
+async fn a_resident_searches_and_narrows_by_facets() {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let app = try_spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.token("admin").await;
+    for (r, kind, title, summary) in [
+        (
+            "S-ZHUCAN",
+            "service",
+            "社区长者助餐服务",
+            "为辖区长者提供午餐和送餐上门",
+        ),
+        (
+            "P-YANGLAO",
+            "policy",
+            "居家养老服务补贴",
+            "经评估有照护需求的老人可获得助餐等服务补贴",
+        ),
+    ] {
+        let doc = json!({"ref": r, "kind": kind, "title": title, "summary": summary, "provider": ORG_A,
+            "region": "310118", "dimensions": ["daily_care"], "target_groups": ["elderly"], "status": "published"});
+        assert_eq!(
+            app.post("/api/v1/resources", Some(&admin), &doc).await.0,
+            201
+        );
+    }
+    for _ in 0..60 {
+        if app.get("/api/v1/resources/search", None).await.1["total"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let result = async {
+        c.goto(&app.url("/")).await?;
+        let search_box = c.find(Locator::Css("form.search input[name='q']")).await?;
+        search_box.send_keys("老人吃饭").await?;
+        c.find(Locator::Css("form.search button"))
+            .await?
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Css("ol.hits")).await?;
+        let url = c.current_url().await?;
+        assert!(
+            url.path() == "/search" && url.query().unwrap_or("").contains("q="),
+            "{url}"
+        );
+        let hits = c.find(Locator::Css("ol.hits")).await?.text().await?;
+        assert!(
+            hits.contains("社区长者助餐服务") && hits.contains("居家养老服务补贴"),
+            "{hits}"
+        );
+        let highlighted = c.find_all(Locator::Css(".snippet b")).await?;
+        assert!(!highlighted.is_empty(), "matched words are highlighted");
+        let synonyms = c.find(Locator::Css("p.hint")).await?.text().await?;
+        assert!(synonyms.contains("吃饭 → 助餐"), "{synonyms}");
+
+        // Narrow by the 服务 facet; the URL carries it, so the list can be shared.
+        c.find(Locator::LinkText("服务")).await?.click().await?;
+        c.wait().for_element(Locator::Css("p.filters")).await?;
+        let url = c.current_url().await?;
+        assert!(url.query().unwrap_or("").contains("kind=service"), "{url}");
+        let hits = c.find(Locator::Css("ol.hits")).await?.text().await?;
+        assert!(
+            hits.contains("社区长者助餐服务") && !hits.contains("居家养老服务补贴"),
+            "{hits}"
+        );
+        c.goto(url.as_str()).await?;
+        let again = c.find(Locator::Css("ol.hits")).await?.text().await?;
+        assert_eq!(again, hits, "the shared link shows the same list");
+
+        // No answer: a helpful empty state.
+        c.goto(&app.url("/search?q=%E5%AE%A0%E7%89%A9%E5%8C%BB%E9%99%A2&kind=service"))
+            .await?;
+        let empty = c.find(Locator::Id("empty-state")).await?.text().await?;
+        assert!(empty.contains("去掉上面的筛选条件"), "{empty}");
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = c.close().await;
+    result.expect("browser steps");
 }
