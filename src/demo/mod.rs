@@ -13,6 +13,8 @@ const RESOURCES: &str = include_str!("resources.json");
 const REGIONS: &str = include_str!("regions.json");
 
 /// A demo login, printed when the demo data is loaded.
+pub mod synthetic;
+
 pub struct DemoAccount {
     pub username: &'static str,
     pub password: &'static str,
