@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod query;
 pub mod request;
 pub mod schema;
+pub mod stats;
 pub mod sync;
 pub mod synonyms;
 

@@ -6,7 +6,7 @@ use std::ops::Bound;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::query::RangeQuery;
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{IndexRecordOption, Value};
@@ -15,6 +15,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use super::schema::{date_of_day, day_number, searched_fields, Fields};
+use super::stats::CountsCollector;
 use super::synonyms::Expansion;
 use super::SearchIndex;
 use crate::domain::RegionCode;
@@ -307,48 +308,26 @@ impl SearchIndex {
         let per_page = req.per_page.clamp(1, 100);
         let page = req.page.max(1);
         let offset = (page - 1) * per_page;
-        let mut kind_facets = FacetCollector::for_field("facet_kind");
-        kind_facets.add_facet("/");
-        let mut dim_facets = FacetCollector::for_field("facet_dimension");
-        dim_facets.add_facet("/");
         let err = |e: tantivy::TantivyError| AppError::Internal(format!("search: {e}"));
-
-        let (total, kind_counts, dim_counts, docs): (usize, _, _, Vec<(f32, DocAddress)>) =
-            if has_text {
-                let top = TopDocs::with_limit(per_page)
-                    .and_offset(offset)
-                    .order_by_score();
-                let (total, kc, dc, docs) = searcher
-                    .search(&query, &(Count, kind_facets, dim_facets, top))
-                    .map_err(err)?;
-                (total, kc, dc, docs)
-            } else {
-                let top = TopDocs::with_limit(per_page)
-                    .and_offset(offset)
-                    .order_by_fast_field::<i64>("updated", Order::Desc);
-                let (total, kc, dc, docs) = searcher
-                    .search(&query, &(Count, kind_facets, dim_facets, top))
-                    .map_err(err)?;
-                (
-                    total,
-                    kc,
-                    dc,
-                    docs.into_iter().map(|(_, d)| (0.0, d)).collect(),
-                )
-            };
-
-        let facet_map = |counts: &tantivy::collector::FacetCounts| {
-            counts
-                .get("/")
-                .map(|(facet, n)| {
-                    let s = facet.to_path_string();
-                    (s.trim_start_matches('/').to_string(), n)
-                })
-                .collect::<BTreeMap<String, u64>>()
+        // Two passes: the top hits alone (scored, with block-max pruning),
+        // then the counts over the whole matching set without scoring.
+        let docs: Vec<(f32, DocAddress)> = if has_text {
+            let top = TopDocs::with_limit(per_page)
+                .and_offset(offset)
+                .order_by_score();
+            searcher.search(&query, &top).map_err(err)?
+        } else {
+            let top = TopDocs::with_limit(per_page)
+                .and_offset(offset)
+                .order_by_fast_field::<i64>("updated", Order::Desc);
+            let docs = searcher.search(&query, &top).map_err(err)?;
+            docs.into_iter().map(|(_, d)| (0.0, d)).collect()
         };
+        let counts = searcher.search(&query, &CountsCollector).map_err(err)?;
+        let total = counts.total;
         let facets = Facets {
-            kind: facet_map(&kind_counts),
-            dimension: facet_map(&dim_counts),
+            kind: counts.by_kind(),
+            dimension: counts.by_dimension(),
         };
 
         let snippet_words: Vec<String> = groups.iter().flat_map(|g| g.terms().cloned()).collect();
@@ -406,6 +385,9 @@ impl SearchIndex {
     /// A highlighted extract of the summary and body around the query's words;
     /// the start of the summary when none occurs.
     fn snippet(&self, summary: &str, body: &str, words: &[String]) -> String {
+        // The start of the body is enough for an extract, and keeps the
+        // segmentation work per hit small.
+        let body: String = body.chars().take(300).collect();
         let text = format!("{summary}　{body}");
         let terms: BTreeMap<String, f32> = words.iter().map(|w| (w.to_lowercase(), 1.0)).collect();
         let generator = SnippetGenerator::new(

@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 use tantivy::schema::{
-    Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
-    TextOptions, STORED, STRING,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED,
+    STRING,
 };
 use tantivy::TantivyDocument;
 
@@ -13,7 +13,7 @@ use crate::domain::RegionCode;
 
 /// Bumped whenever the schema or the analysis changes; an index built with
 /// another version is rebuilt on start.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
@@ -29,24 +29,21 @@ pub struct Fields {
     pub provider: Field,
     pub benefit: Field,
     pub materials: Field,
-    pub facet_kind: Field,
-    pub facet_dimension: Field,
+    /// Every searched text at once: queries match here (cheaper than one
+    /// query per field); the title gets an extra boost of its own.
+    pub all: Field,
+    pub kind_ord: Field,
+    pub dim_mask: Field,
     pub valid_from: Field,
     pub valid_until: Field,
     pub remaining: Field,
     pub updated: Field,
 }
 
-/// Text fields searched by a query, with their boosts (the title counts most).
-pub fn searched_fields(f: &Fields) -> [(Field, f32); 6] {
-    [
-        (f.title, 3.0),
-        (f.summary, 1.5),
-        (f.benefit, 1.0),
-        (f.body, 0.8),
-        (f.provider, 0.8),
-        (f.materials, 0.3),
-    ]
+/// Text fields searched by a query, with their boosts: all the text, and the
+/// title once more, so that a word in the title counts most.
+pub fn searched_fields(f: &Fields) -> [(Field, f32); 2] {
+    [(f.all, 1.0), (f.title, 2.0)]
 }
 
 pub fn build() -> (Schema, Fields) {
@@ -76,8 +73,9 @@ pub fn build() -> (Schema, Fields) {
         provider: b.add_text_field("provider", text(true)),
         benefit: b.add_text_field("benefit", text(true)),
         materials: b.add_text_field("materials", text(false)),
-        facet_kind: b.add_facet_field("facet_kind", FacetOptions::default()),
-        facet_dimension: b.add_facet_field("facet_dimension", FacetOptions::default()),
+        all: b.add_text_field("all", text(false)),
+        kind_ord: b.add_u64_field(super::stats::KIND_ORD, NumericOptions::default().set_fast()),
+        dim_mask: b.add_u64_field(super::stats::DIM_MASK, NumericOptions::default().set_fast()),
         valid_from: b.add_i64_field("valid_from", num().set_stored()),
         valid_until: b.add_i64_field("valid_until", num().set_stored()),
         remaining: b.add_i64_field("remaining", num()),
@@ -103,10 +101,11 @@ pub fn document(f: &Fields, r: &ResourceRow) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_text(f.ref_code, &r.ref_code);
     doc.add_text(f.kind, &r.kind);
-    doc.add_facet(f.facet_kind, Facet::from_path([r.kind.as_str()]));
-    for d in r.dimension_codes() {
+    doc.add_u64(f.kind_ord, super::stats::kind_ord(&r.kind));
+    let dimensions = r.dimension_codes();
+    doc.add_u64(f.dim_mask, super::stats::dim_mask(&dimensions));
+    for d in dimensions {
         doc.add_text(f.dimension, &d);
-        doc.add_facet(f.facet_dimension, Facet::from_path([d.as_str()]));
     }
     for g in r.target_group_codes() {
         doc.add_text(f.target_group, &g);
@@ -122,7 +121,20 @@ pub fn document(f: &Fields, r: &ResourceRow) -> TantivyDocument {
     doc.add_text(f.provider, &r.provider);
     doc.add_text(f.benefit, &r.benefit);
     let apply = r.apply_info();
-    doc.add_text(f.materials, apply.materials.join("，"));
+    let materials = apply.materials.join("，");
+    doc.add_text(
+        f.all,
+        [
+            r.title.as_str(),
+            &r.summary,
+            &r.benefit,
+            &r.body,
+            &r.provider,
+            &materials,
+        ]
+        .join("\n"),
+    );
+    doc.add_text(f.materials, materials);
     doc.add_i64(
         f.valid_from,
         r.valid_from.map(day_number).unwrap_or(i64::MIN),
