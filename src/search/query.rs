@@ -285,6 +285,7 @@ impl SearchIndex {
 
     /// Runs a search against the current reader.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, AppError> {
+        let t0 = std::time::Instant::now();
         let searcher = self.reader.searcher();
         let q = req.q.trim();
         let words = if q.is_empty() {
@@ -309,21 +310,25 @@ impl SearchIndex {
         let page = req.page.max(1);
         let offset = (page - 1) * per_page;
         let err = |e: tantivy::TantivyError| AppError::Internal(format!("search: {e}"));
-        // Two passes: the top hits alone (scored, with block-max pruning),
-        // then the counts over the whole matching set without scoring.
-        let docs: Vec<(f32, DocAddress)> = if has_text {
+        // One pass collects the top hits and counts the whole matching set
+        // (kinds and dimensions from fast fields).
+        let (docs, counts): (Vec<(f32, DocAddress)>, _) = if has_text {
             let top = TopDocs::with_limit(per_page)
                 .and_offset(offset)
                 .order_by_score();
-            searcher.search(&query, &top).map_err(err)?
+            searcher
+                .search(&query, &(top, CountsCollector))
+                .map_err(err)?
         } else {
             let top = TopDocs::with_limit(per_page)
                 .and_offset(offset)
                 .order_by_fast_field::<i64>("updated", Order::Desc);
-            let docs = searcher.search(&query, &top).map_err(err)?;
-            docs.into_iter().map(|(_, d)| (0.0, d)).collect()
+            let (docs, counts) = searcher
+                .search(&query, &(top, CountsCollector))
+                .map_err(err)?;
+            (docs.into_iter().map(|(_, d)| (0.0, d)).collect(), counts)
         };
-        let counts = searcher.search(&query, &CountsCollector).map_err(err)?;
+        let t2 = t0.elapsed();
         let total = counts.total;
         let facets = Facets {
             kind: counts.by_kind(),
@@ -335,6 +340,13 @@ impl SearchIndex {
             .into_iter()
             .map(|(score, addr)| self.hit(&searcher, addr, score, &snippet_words))
             .collect::<Result<Vec<_>, _>>()?;
+        if std::env::var_os("AIDMATCH_SEARCH_TIMING").is_some() {
+            eprintln!(
+                "TIMING q={q} top+counts={:?} hits={:?} total={total}",
+                t2,
+                t0.elapsed() - t2
+            );
+        }
         Ok(SearchResults {
             total,
             page,

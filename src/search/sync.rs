@@ -189,6 +189,18 @@ impl SearchIndex {
         }
         *state = SyncState::new(log_end);
         self.commit(&mut writer, log_end)?;
+        // A fresh build leaves many small segments; searching one is faster.
+        let segments: Vec<_> = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id())
+            .collect();
+        if segments.len() > 1 {
+            writer.merge(&segments).wait().map_err(tantivy_err)?;
+            self.reader.reload().map_err(tantivy_err)?;
+        }
         Ok(done)
     }
 }
