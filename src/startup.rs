@@ -119,12 +119,17 @@ fn read_or_create_secret(path: &Path) -> Result<Vec<u8>, AppError> {
     rand::thread_rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, &secret).map_err(io)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
+    let mut file = options.open(&tmp).map_err(io)?;
+    std::io::Write::write_all(&mut file, secret.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
     std::fs::rename(&tmp, path).map_err(io)?;
     Ok(secret.into_bytes())
 }
@@ -235,6 +240,7 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
             .app_data(api::json_config())
             .app_data(api::query_config())
             .app_data(api::path_config())
+            .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
             .wrap(actix_web::middleware::from_fn(pages::session::csrf_cookie))
             .wrap(security_headers())
             .wrap(NormalizePath::new(TrailingSlash::Trim))

@@ -74,7 +74,7 @@ pub struct Paging {
 
 impl Paging {
     pub fn page(&self) -> i64 {
-        self.page.unwrap_or(1).max(1)
+        self.page.unwrap_or(1).clamp(1, 100_000)
     }
     pub fn per_page(&self) -> i64 {
         self.per_page.unwrap_or(20).clamp(1, 200)

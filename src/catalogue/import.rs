@@ -98,6 +98,7 @@ pub fn import_resources(
     let records = check_file(text).map_err(ImportError::Invalid)?;
     let total = records.len();
     let report = conn.transaction::<_, ImportError, _>(|conn| {
+        crate::db::lock_for_write(conn)?;
         let mut report = ImportReport::default();
         for (i, (position, input)) in records.iter().enumerate() {
             let (provider, organisation_id) =
@@ -105,6 +106,10 @@ pub fn import_resources(
             match repository::find(conn, &input.ref_code)? {
                 Some(existing) => {
                     let status = input.status.as_deref().unwrap_or(&existing.status);
+                    super::access::check_transition(&existing.status, status)
+                        .map_err(|e| at(*position, input, e))?;
+                    // A provider name that names no organisation keeps the owner.
+                    let organisation_id = organisation_id.or(existing.organisation_id);
                     repository::update(
                         conn,
                         &existing,
@@ -119,6 +124,7 @@ pub fn import_resources(
                 }
                 None => {
                     let status = input.status.as_deref().unwrap_or("draft");
+                    // An import may bring in withdrawn entries too (an archive).
                     repository::create(
                         conn,
                         input,
@@ -140,11 +146,17 @@ pub fn import_resources(
 }
 
 fn at(position: Position, input: &ResourceInput, e: AppError) -> ImportError {
+    let (field, message) = match &e {
+        AppError::Validation(list) if !list.is_empty() => {
+            (Some(list[0].field.clone()), list[0].message.clone())
+        }
+        other => (None, other.to_string()),
+    };
     ImportError::Invalid(vec![RecordError {
         position: Some(position),
         record_ref: Some(input.ref_code.clone()),
-        field: None,
-        message: e.to_string(),
+        field,
+        message,
     }])
 }
 

@@ -138,7 +138,7 @@ pub fn list(
 ) -> Result<(i64, Vec<ResourceRow>), AppError> {
     let total: i64 = filtered(vis, q).count().get_result(conn)?;
     let per_page = q.per_page.clamp(1, 200);
-    let page = q.page.max(1);
+    let page = q.page.clamp(1, 100_000);
     let rows = filtered(vis, q)
         .order((resources::updated_at.desc(), resources::id.desc()))
         .limit(per_page)
@@ -239,6 +239,7 @@ pub fn create(
     let write = write_of(input, provider, organisation_id)?;
     let now = Utc::now().naive_utc();
     conn.transaction(|conn| {
+        crate::db::lock_for_write(conn)?;
         if find(conn, &input.ref_code)?.is_some() {
             return Err(AppError::Conflict(format!(
                 "ref \"{}\" 已存在 (a resource with this ref already exists)",
@@ -277,15 +278,22 @@ pub fn update(
 ) -> Result<ResourceRow, AppError> {
     let write = write_of(input, provider, organisation_id)?;
     conn.transaction(|conn| {
-        diesel::update(resources::table.find(existing.id))
-            .set((
-                write,
-                resources::status.eq(status),
-                resources::version.eq(existing.version + 1),
-                resources::updated_by.eq(actor),
-                resources::updated_at.eq(Utc::now().naive_utc()),
-            ))
-            .execute(conn)?;
+        let changed = diesel::update(
+            resources::table
+                .find(existing.id)
+                .filter(resources::version.eq(existing.version)),
+        )
+        .set((
+            write,
+            resources::status.eq(status),
+            resources::version.eq(existing.version + 1),
+            resources::updated_by.eq(actor),
+            resources::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(stale(&existing.ref_code));
+        }
         let action = if status == existing.status {
             "updated"
         } else {
@@ -305,6 +313,13 @@ pub fn update(
         change_log::append(conn, "resource", &existing.ref_code, "upsert")?;
         reload(conn, &existing.ref_code)
     })
+}
+
+/// The resource changed since it was read (another edit won the race).
+fn stale(ref_code: &str) -> AppError {
+    AppError::Conflict(format!(
+        "资源 {ref_code} 刚被他人修改，请刷新后重试 (the resource changed meanwhile; reload and retry)"
+    ))
 }
 
 fn status_action(status: &str) -> &'static str {
@@ -327,14 +342,21 @@ pub fn change_status(
         return Ok(existing.clone());
     }
     conn.transaction(|conn| {
-        diesel::update(resources::table.find(existing.id))
-            .set((
-                resources::status.eq(status),
-                resources::version.eq(existing.version + 1),
-                resources::updated_by.eq(actor),
-                resources::updated_at.eq(Utc::now().naive_utc()),
-            ))
-            .execute(conn)?;
+        let changed = diesel::update(
+            resources::table
+                .find(existing.id)
+                .filter(resources::version.eq(existing.version)),
+        )
+        .set((
+            resources::status.eq(status),
+            resources::version.eq(existing.version + 1),
+            resources::updated_by.eq(actor),
+            resources::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(stale(&existing.ref_code));
+        }
         record_history(
             conn,
             existing.id,

@@ -15,6 +15,12 @@ use crate::domain::RegionCode;
 use crate::eligibility::JsonLogicRule;
 use crate::error::FieldError;
 
+/// Refs that would collide with routes (`/resources/new`, `/api/v1/resources/search`).
+const RESERVED_REFS: &[&str] = &["new", "search"];
+
+static GROUP_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]{1,39}$").expect("valid regex"));
+
 static REF_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$").expect("valid regex"));
 
@@ -217,6 +223,49 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Target groups are an open list (SPEC): the known codes and any other
+/// well-formed code (lower-case letters, digits, `_`).
+fn read_target_groups(r: &mut Reader<'_>) -> Option<Vec<String>> {
+    let Some(value) = r.present("target_groups") else {
+        return Some(Vec::new());
+    };
+    let Value::Array(items) = value else {
+        r.fail(
+            "target_groups",
+            "target_groups 必须是代码数组 (must be an array of codes)",
+        );
+        return None;
+    };
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.as_str() {
+            Some(code) if vocabulary::is_known(TARGET_GROUPS, code) || GROUP_RE.is_match(code) => {
+                if !out.iter().any(|c| c == code) {
+                    out.push(code.to_string());
+                }
+            }
+            Some(code) => {
+                r.fail(
+                    &format!("target_groups[{i}]"),
+                    format!(
+                        "服务对象代码 \"{code}\" 格式不对：应为小写字母、数字和下划线，如 {} (malformed code)",
+                        vocabulary::codes(&TARGET_GROUPS[..4])
+                    ),
+                );
+                return None;
+            }
+            None => {
+                r.fail(
+                    &format!("target_groups[{i}]"),
+                    "必须是字符串代码 (must be a string code)",
+                );
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
 fn non_negative_int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().filter(|i| *i >= 0).or_else(|| {
@@ -401,7 +450,9 @@ pub fn validate_resource(value: &Value) -> Result<ResourceInput, Vec<FieldError>
 
     let ref_code = r.string("ref", true, 64);
     if let Some(code) = &ref_code {
-        if !REF_RE.is_match(code) {
+        if RESERVED_REFS.iter().any(|r| r.eq_ignore_ascii_case(code)) {
+            r.fail("ref", format!("ref 不能是保留字 \"{code}\" (reserved)"));
+        } else if !REF_RE.is_match(code) {
             r.fail(
                 "ref",
                 "ref 只能包含字母、数字、点、下划线和连字符，2–64 位 (ref must be 2-64 letters, digits, '.', '_' or '-')",
@@ -437,7 +488,7 @@ pub fn validate_resource(value: &Value) -> Result<ResourceInput, Vec<FieldError>
         None => None,
     };
     let dimensions = r.codes("dimensions", DIMENSIONS, true);
-    let target_groups = r.codes("target_groups", TARGET_GROUPS, false);
+    let target_groups = read_target_groups(&mut r);
     let eligibility = match r.present("eligibility") {
         None => Some(None),
         Some(rule) => match JsonLogicRule::parse(rule) {

@@ -139,6 +139,16 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
     Ok(ran)
 }
 
+/// Call first inside a transaction that reads before it writes. SQLite starts
+/// transactions deferred: one that reads, then writes after another
+/// connection committed, fails with SQLITE_BUSY_SNAPSHOT, which no busy
+/// timeout retries. A write statement (even one touching no row) takes the
+/// write lock up front instead. On PostgreSQL it is a harmless no-op.
+pub fn lock_for_write(conn: &mut DbConnection) -> Result<(), AppError> {
+    conn.batch_execute("UPDATE change_log SET seq = seq WHERE 1 = 0")?;
+    Ok(())
+}
+
 /// A cheap round trip, for `/healthz`.
 pub fn ping(conn: &mut DbConnection) -> Result<(), AppError> {
     conn.batch_execute("SELECT 1")?;

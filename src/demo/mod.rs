@@ -4,6 +4,8 @@
 use crate::auth::organisations::{self, OrganisationInput};
 use crate::auth::users::{self, UserInput};
 use crate::catalogue::import::{import_resources, ImportError, ImportReport};
+use diesel::Connection;
+
 use crate::db::DbConnection;
 use crate::domain::region_names::{self, RegionNameInput};
 use crate::error::AppError;
@@ -74,8 +76,20 @@ pub struct DemoReport {
     pub accounts: usize,
 }
 
-/// Loads (or refreshes) the demo data; safe to run more than once.
+/// Loads (or refreshes) the demo data in one transaction; safe to run more
+/// than once. Demo accounts are created only when missing: an existing
+/// account (say a real `admin`) keeps its password.
 pub fn load(
+    conn: &mut DbConnection,
+    progress: impl FnMut(usize, usize),
+) -> Result<DemoReport, AppError> {
+    conn.transaction(|conn| {
+        crate::db::lock_for_write(conn)?;
+        load_in_transaction(conn, progress)
+    })
+}
+
+fn load_in_transaction(
     conn: &mut DbConnection,
     progress: impl FnMut(usize, usize),
 ) -> Result<DemoReport, AppError> {
@@ -103,13 +117,8 @@ pub fn load(
             regions: account.regions.iter().map(|r| r.to_string()).collect(),
             active: true,
         };
-        match users::find_by_username(conn, account.username)? {
-            Some(existing) => {
-                users::update(conn, &existing, &input)?;
-            }
-            None => {
-                users::create(conn, &input)?;
-            }
+        if users::find_by_username(conn, account.username)?.is_none() {
+            users::create(conn, &input)?;
         }
     }
     Ok(DemoReport {

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 static REGION_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\d{6}(-\d{3}(-\d{3})?)?$").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"^[0-9]{6}(-[0-9]{3}(-[0-9]{3})?)?$").expect("valid regex"));
 
 /// A well-formed region code. Its only constructor checks the format.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -63,6 +63,7 @@ mod tests {
             assert!(RegionCode::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
+            "３１００００",
             "",
             "31011",
             "310118-03",

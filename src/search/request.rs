@@ -42,7 +42,23 @@ pub fn parse(query_string: &str, today: NaiveDate) -> Result<SearchRequest, AppE
             "q" => req.q = value.chars().take(200).collect(),
             "kind" => code_of(KINDS, &mut req.kinds),
             "dimension" => code_of(DIMENSIONS, &mut req.dimensions),
-            "target_group" => code_of(TARGET_GROUPS, &mut req.target_groups),
+            "target_group" => {
+                // An open list: any well-formed code may be asked for.
+                let well_formed = value.len() <= 40
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if vocabulary::is_known(TARGET_GROUPS, &value) || well_formed {
+                    if !req.target_groups.contains(&value) {
+                        req.target_groups.push(value.clone());
+                    }
+                } else {
+                    errors.push(FieldError::new(
+                        "target_group",
+                        format!("服务对象代码 \"{value}\" 格式不对 (malformed code)"),
+                    ));
+                }
+            }
             "region" => match RegionCode::parse(&value) {
                 Ok(r) => req.region = Some(r),
                 Err(msg) => errors.push(FieldError::new("region", msg)),

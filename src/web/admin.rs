@@ -118,7 +118,7 @@ async fn save_user(
         active: data.get("active") == "on",
         existing: data.get("existing") == "1",
     };
-    let password = data.get("password");
+    let password = data.get_raw("password");
     let input = UserInput {
         username: form.username.clone(),
         display_name: form.display_name.clone(),

@@ -113,7 +113,7 @@ async fn list_page(
     } else {
         String::new()
     };
-    let page = params.page.unwrap_or(1).max(1);
+    let page = params.page.unwrap_or(1).clamp(1, 100_000);
     // The public list shows published resources to everyone; the management
     // list shows what the account may manage or read.
     let (vis, organisation_id) = match (&user, manage) {

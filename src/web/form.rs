@@ -26,6 +26,15 @@ impl FormData {
             .unwrap_or_default()
     }
 
+    /// The first value of `name` exactly as sent (for passwords).
+    pub fn get_raw(&self, name: &str) -> String {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
     pub fn all(&self, name: &str) -> Vec<String> {
         self.pairs
             .iter()

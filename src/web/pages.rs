@@ -88,12 +88,27 @@ struct NextParam {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after login.
+/// Only paths on this site are followed after login: `next` is resolved
+/// against a placeholder origin and must stay on it (this rejects `//host`,
+/// `/\\host`, and control characters browsers would strip).
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_string()
-    } else {
-        "/".into()
+    const ORIGIN: &str = "http://aidmatch.invalid/";
+    if !next.starts_with('/') || next.chars().any(|c| c.is_control() || c == '\\') {
+        return "/".into();
+    }
+    let Ok(base) = url::Url::parse(ORIGIN) else {
+        return "/".into();
+    };
+    match base.join(next) {
+        Ok(u) if u.host_str() == Some("aidmatch.invalid") && u.scheme() == "http" => {
+            let mut target = u.path().to_string();
+            if let Some(q) = u.query() {
+                target.push('?');
+                target.push_str(q);
+            }
+            target
+        }
+        _ => "/".into(),
     }
 }
 
@@ -126,7 +141,7 @@ async fn login(
     match authenticate(
         &state,
         &username,
-        &form.get("password"),
+        &form.get_raw("password"),
         &client_address(&req),
     )
     .await
@@ -195,8 +210,11 @@ async fn change_password(
     let who = super::require_user(&req, user.0)?;
     let form = FormData::parse(&body);
     csrf::verify(&req, &form.csrf())?;
-    let (current, new) = (form.get("current_password"), form.get("new_password"));
-    if new != form.get("confirm_password") {
+    let (current, new) = (
+        form.get_raw("current_password"),
+        form.get_raw("new_password"),
+    );
+    if new != form.get_raw("confirm_password") {
         let mut errors = super::form::FieldErrors::default();
         errors.0.insert(
             "confirm_password".into(),

@@ -123,7 +123,19 @@ async fn the_demo_data_loads_and_is_realistic(app: TestApp) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let admin = demo_token(&app, "admin", "Admin#2026").await;
+    // Existing accounts keep their passwords; missing demo accounts are created.
+    let admin = app.token("admin").await;
+    let (status, _) = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "admin", "password": "Admin#2026"}),
+        )
+        .await;
+    assert_eq!(
+        status, 401,
+        "the demo must not reset a real admin's password"
+    );
     let (_, all) = app
         .get("/api/v1/resources?per_page=200", Some(&admin))
         .await;
@@ -163,20 +175,13 @@ async fn the_demo_data_loads_and_is_realistic(app: TestApp) {
             "{title}"
         );
     }
-    // Demo accounts for each role work.
+    // The demo accounts that did not exist were created, one per role.
     for (user, pw) in [
-        ("admin", "Admin#2026"),
-        ("adviser", "Adviser#2026"),
+        ("adviser2", "Adviser#2026"),
         ("charity", "Charity#2026"),
+        ("company", "Company#2026"),
     ] {
-        let (status, _) = app
-            .post(
-                "/api/v1/auth/token",
-                None,
-                &json!({"username": user, "password": pw}),
-            )
-            .await;
-        assert_eq!(status, 200, "{user}");
+        demo_token(&app, user, pw).await;
     }
     // Loading twice changes nothing.
     let again = Command::new(env!("CARGO_BIN_EXE_aidmatch"))
