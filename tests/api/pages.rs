@@ -129,7 +129,29 @@ async fn login_form_sets_a_protected_session_and_checks_csrf(app: TestApp) {
     assert_eq!(status, 200);
     assert!(html.contains(crate::helpers::ORG_A));
 
-    // An off-site `next` is not followed.
+    // Off-site or malformed `next` values are not followed, and never cause a 5xx.
+    for evil in [
+        "/\t/evil.example/",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/\n",
+    ] {
+        let resp = post_form(
+            &app,
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("username", "charity_a"),
+                ("password", PASSWORD),
+                ("next", evil),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), 303, "{evil:?}");
+        assert_eq!(resp.headers().get(LOCATION).unwrap(), "/", "{evil:?}");
+    }
+    let (status, _) = page(&app, "/login?next=%2F%0A").await;
+    assert!(status < 500);
     let resp = post_form(
         &app,
         "/login",

@@ -475,6 +475,19 @@ async fn listing_pages_and_filters(app: TestApp) {
         )
         .await;
     assert_eq!(by_org["total"], 25);
+    // Absurd pages are clamped, not a 5xx.
+    let (status, far) = app
+        .get("/api/v1/resources?page=9223372036854775807", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(far["items"].as_array().unwrap().len(), 0);
+    let resp = app
+        .client
+        .get(app.url("/resources?page=9223372036854775807"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
     let (_, text) = app
         .get(&format!("/api/v1/resources?q={}", urlencode("助餐")), None)
         .await;
