@@ -12,6 +12,7 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/token", web::post().to(issue_token))
         .route("/auth/me", web::get().to(me))
+        .route("/auth/logout", web::post().to(logout))
         .route("/auth/password", web::post().to(change_password));
 }
 
@@ -44,7 +45,7 @@ pub async fn authenticate(
     address: &str,
 ) -> Result<Identity, AppError> {
     let username = username.trim().to_string();
-    state.throttle.check(&username, address)?;
+    state.throttle.check_and_reserve(&username, address)?;
     let pw = password_text.to_string();
     let name = username.clone();
     let found = state
@@ -61,12 +62,12 @@ pub async fn authenticate(
         .await?;
     match found {
         Some(identity) => {
-            state.throttle.record_success(&username);
+            state.throttle.record_success(&username, address);
             Ok(identity)
         }
         None => {
-            state.throttle.record_failure(&username, address);
-            tracing::warn!(username = %username, "failed login");
+            // The name is not logged: people type passwords into it.
+            tracing::warn!("failed login");
             Err(AppError::Unauthorized(
                 "用户名或密码错误，或账号已停用 (invalid username or password)".into(),
             ))
@@ -88,10 +89,12 @@ pub async fn issue_token(
         &client_address(&req),
     )
     .await?;
-    let (token, expires_at) =
-        state
-            .jwt
-            .issue(identity.user_id, &identity.username, identity.role.as_str())?;
+    let (token, expires_at) = state.jwt.issue(
+        identity.user_id,
+        &identity.username,
+        identity.role.as_str(),
+        identity.token_epoch,
+    )?;
     Ok(HttpResponse::Ok().json(TokenResponse { token, expires_at }))
 }
 
@@ -120,5 +123,13 @@ pub async fn change_password(
             users::change_own_password(conn, id, &body.current_password, &body.new_password)
         })
         .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ends every session of the caller's account: this token and all others.
+#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204), (status = 401)))]
+pub async fn logout(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, AppError> {
+    let id = user.0.user_id;
+    state.db(move |conn| users::end_sessions(conn, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,6 +12,7 @@ use super::{auth, organisations, regions, resources, users};
         auth::issue_token,
         auth::me,
         auth::change_password,
+        auth::logout,
         resources::search,
         resources::list,
         resources::create,

@@ -53,6 +53,8 @@ impl Role {
 #[derive(Debug, Clone, Serialize)]
 pub struct Identity {
     pub user_id: i64,
+    #[serde(skip)]
+    pub token_epoch: i64,
     pub username: String,
     pub display_name: String,
     pub role: Role,
@@ -105,6 +107,7 @@ pub fn load_identity(conn: &mut DbConnection, user_id: i64) -> Result<Option<Ide
     };
     Ok(Some(Identity {
         user_id: row.id,
+        token_epoch: row.token_epoch,
         regions: users::regions_of(conn, row.id)?,
         username: row.username,
         display_name: row.display_name,
@@ -116,11 +119,14 @@ pub fn load_identity(conn: &mut DbConnection, user_id: i64) -> Result<Option<Ide
 
 /// Resolves a token to an active identity.
 pub async fn identity_from_token(state: &AppState, token: &str) -> Result<Identity, AppError> {
-    let user_id = state.jwt.verify(token)?;
+    let (user_id, epoch) = state.jwt.verify(token)?;
     state
         .db(move |conn| load_identity(conn, user_id))
         .await?
-        .ok_or_else(|| AppError::Unauthorized("账号不存在或已停用 (account disabled)".into()))
+        .filter(|identity| identity.token_epoch == epoch)
+        .ok_or_else(|| {
+            AppError::Unauthorized("登录已失效或账号已停用，请重新登录 (session ended)".into())
+        })
 }
 
 fn bearer_token(req: &HttpRequest) -> Option<String> {

@@ -13,6 +13,9 @@ pub struct Claims {
     pub sub: String,
     pub name: String,
     pub role: String,
+    /// The account's session epoch when the token was issued.
+    #[serde(default)]
+    pub ep: i64,
     pub iat: i64,
     pub exp: i64,
 }
@@ -38,6 +41,7 @@ impl JwtKeys {
         user_id: i64,
         username: &str,
         role: &str,
+        epoch: i64,
     ) -> Result<(String, DateTime<Utc>), AppError> {
         let now = Utc::now();
         let expires = now + self.ttl;
@@ -45,6 +49,7 @@ impl JwtKeys {
             sub: user_id.to_string(),
             name: username.to_string(),
             role: role.to_string(),
+            ep: epoch,
             iat: now.timestamp(),
             exp: expires.timestamp(),
         };
@@ -53,17 +58,19 @@ impl JwtKeys {
         Ok((token, expires))
     }
 
-    /// The user id in a valid, unexpired token.
-    pub fn verify(&self, token: &str) -> Result<i64, AppError> {
+    /// The user id and session epoch in a valid, unexpired token.
+    pub fn verify(&self, token: &str) -> Result<(i64, i64), AppError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         let data = decode::<Claims>(token, &self.decoding, &validation).map_err(|_| {
             AppError::Unauthorized("登录已失效，请重新登录 (invalid or expired token)".into())
         })?;
-        data.claims
+        let id = data
+            .claims
             .sub
             .parse()
-            .map_err(|_| AppError::Unauthorized("无效的令牌 (invalid token)".into()))
+            .map_err(|_| AppError::Unauthorized("无效的令牌 (invalid token)".into()))?;
+        Ok((id, data.claims.ep))
     }
 }
 
@@ -74,12 +81,12 @@ mod tests {
     #[test]
     fn round_trip_and_rejects_tampering_and_expiry() {
         let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::hours(1));
-        let (token, _) = keys.issue(42, "alice", "admin").unwrap();
-        assert_eq!(keys.verify(&token).unwrap(), 42);
+        let (token, _) = keys.issue(42, "alice", "admin", 3).unwrap();
+        assert_eq!(keys.verify(&token).unwrap(), (42, 3));
         let other = JwtKeys::new(b"another-secret-another-secret-xx", Duration::hours(1));
         assert!(other.verify(&token).is_err());
         let expired = JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::hours(-1));
-        let (old, _) = expired.issue(42, "alice", "admin").unwrap();
+        let (old, _) = expired.issue(42, "alice", "admin", 0).unwrap();
         assert!(keys.verify(&old).is_err());
     }
 }

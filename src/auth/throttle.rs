@@ -32,8 +32,12 @@ impl LoginThrottle {
         ]
     }
 
-    /// Refuses the attempt when the account or the address is locked out.
-    pub fn check(&self, username: &str, address: &str) -> Result<(), AppError> {
+    /// Refuses the attempt when the account or the address is locked out;
+    /// otherwise counts it as a failure straight away, so that parallel
+    /// guesses cannot all pass the check before any of them fails. A
+    /// successful login takes the count back ([`Self::record_success`]).
+    /// Limits are per server instance.
+    pub fn check_and_reserve(&self, username: &str, address: &str) -> Result<(), AppError> {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         for (key, is_account) in Self::keys(username, address) {
@@ -58,12 +62,6 @@ impl LoginThrottle {
                 }
             }
         }
-        Ok(())
-    }
-
-    pub fn record_failure(&self, username: &str, address: &str) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 100_000 {
             // Bound memory under a flood of distinct names: forget stale entries.
             map.retain(|_, times| {
@@ -75,12 +73,17 @@ impl LoginThrottle {
         for (key, _) in Self::keys(username, address) {
             map.entry(key).or_default().push_back(now);
         }
+        Ok(())
     }
 
-    /// A successful login clears the account's failures (not the address's).
-    pub fn record_success(&self, username: &str) {
+    /// A successful login clears the account's failures and takes back the
+    /// attempt reserved for the address.
+    pub fn record_success(&self, username: &str, address: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(&format!("user:{}", username.to_lowercase()));
+        if let Some(times) = map.get_mut(&format!("addr:{address}")) {
+            times.pop_back();
+        }
     }
 }
 
@@ -92,20 +95,21 @@ mod tests {
     fn locks_an_account_after_the_limit_and_counts_addresses() {
         let t = LoginThrottle::new(Duration::from_secs(60), 3, 5);
         for _ in 0..3 {
-            assert!(t.check("alice", "1.1.1.1").is_ok());
-            t.record_failure("alice", "1.1.1.1");
+            assert!(t.check_and_reserve("alice", "1.1.1.1").is_ok());
         }
         assert!(
-            t.check("alice", "2.2.2.2").is_err(),
+            t.check_and_reserve("alice", "2.2.2.2").is_err(),
             "account locked from any address"
         );
-        assert!(t.check("bob", "1.1.1.1").is_ok());
-        t.record_failure("bob", "1.1.1.1");
-        t.record_failure("carol", "1.1.1.1");
+        // A success gives the address its attempt back.
+        assert!(t.check_and_reserve("bob", "1.1.1.1").is_ok());
+        t.record_success("bob", "1.1.1.1");
+        assert!(t.check_and_reserve("carol", "1.1.1.1").is_ok());
+        assert!(t.check_and_reserve("dave", "1.1.1.1").is_ok());
         assert!(
-            t.check("dave", "1.1.1.1").is_err(),
+            t.check_and_reserve("erin", "1.1.1.1").is_err(),
             "address locked for every account"
         );
-        assert!(t.check("dave", "3.3.3.3").is_ok());
+        assert!(t.check_and_reserve("erin", "3.3.3.3").is_ok());
     }
 }

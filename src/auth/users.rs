@@ -31,6 +31,8 @@ pub struct UserRow {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Bumped to end every session of the account (logout, password change).
+    pub token_epoch: i64,
 }
 
 /// A user as shown to admins (never the password hash).
@@ -273,9 +275,16 @@ pub fn update(
         Some(pw) => password::hash_password(pw)?,
         None => existing.password_hash.clone(),
     };
+    // A new password or a disabled account ends the account's sessions.
+    let epoch = if input.password.is_some() || !input.active {
+        existing.token_epoch + 1
+    } else {
+        existing.token_epoch
+    };
     conn.transaction(|conn| {
         diesel::update(users::table.find(existing.id))
             .set((
+                users::token_epoch.eq(epoch),
                 users::display_name.eq(input.display_name.trim()),
                 users::password_hash.eq(&hash),
                 users::role.eq(role.as_str()),
@@ -318,9 +327,18 @@ pub fn change_own_password(
     let hash = password::hash_password(new)?;
     diesel::update(users::table.find(user_id))
         .set((
+            users::token_epoch.eq(row.token_epoch + 1),
             users::password_hash.eq(hash),
             users::updated_at.eq(Utc::now().naive_utc()),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends every session of the account (tokens issued before now stop working).
+pub fn end_sessions(conn: &mut DbConnection, user_id: i64) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set(users::token_epoch.eq(users::token_epoch + 1))
         .execute(conn)?;
     Ok(())
 }

@@ -23,6 +23,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        token_epoch -> BigInt,
     }
 }
 

@@ -147,10 +147,12 @@ async fn login(
     .await
     {
         Ok(identity) => {
-            let (token, _) =
-                state
-                    .jwt
-                    .issue(identity.user_id, &identity.username, identity.role.as_str())?;
+            let (token, _) = state.jwt.issue(
+                identity.user_id,
+                &identity.username,
+                identity.role.as_str(),
+                identity.token_epoch,
+            )?;
             let cookie = session_cookie(
                 &token,
                 state.settings.secure_cookies,
@@ -177,9 +179,21 @@ async fn login(
     }
 }
 
-async fn logout(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+/// Signing out ends every session of the account (the token in this cookie
+/// and any copy of it), not just this browser's cookie.
+async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeWebUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
     let form = FormData::parse(&body);
     csrf::verify(&req, &form.csrf())?;
+    if let Some(who) = user.0 {
+        state
+            .db(move |conn| crate::auth::users::end_sessions(conn, who.user_id))
+            .await?;
+    }
     let mut resp = redirect("/?done=logged_out");
     resp.add_cookie(&expired_session_cookie())
         .map_err(|e| AppError::Internal(e.to_string()))?;

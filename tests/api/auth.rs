@@ -117,6 +117,28 @@ async fn login_issues_a_working_token(app: TestApp) {
         )
         .await;
     assert_eq!(status, 200);
+    // The change ended the old session; the new token works until logout,
+    // which ends every session of the account.
+    assert_eq!(app.get("/api/v1/auth/me", Some(&token)).await.0, 401);
+    let fresh = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "adviser", "password": "New-password-1"}),
+        )
+        .await
+        .1["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.get("/api/v1/auth/me", Some(&fresh)).await.0, 200);
+    assert_eq!(
+        app.post("/api/v1/auth/logout", Some(&fresh), &json!({}))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(app.get("/api/v1/auth/me", Some(&fresh)).await.0, 401);
 }
 
 async fn failed_logins_are_throttled(app: TestApp) {
