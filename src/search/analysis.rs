@@ -48,10 +48,17 @@ impl Segmenter {
 
     /// The indexing tokenizer: search mode, so a long word is also found
     /// by its parts (最低生活保障 → 最低, 生活, 保障, 最低生活保障).
+    /// Whether jieba (default mode) keeps `text` as a single word.
+    pub fn is_one_word(&self, text: &str) -> bool {
+        let words = self.jieba.cut(text, false);
+        words.len() == 1 && words[0].word == text
+    }
+
     pub fn tokenizer(&self) -> JiebaTokenizer {
         JiebaTokenizer {
             jieba: self.jieba.clone(),
             mode: TokenizeMode::Search,
+            hmm: true,
         }
     }
 
@@ -60,6 +67,7 @@ impl Segmenter {
         JiebaTokenizer {
             jieba: self.jieba.clone(),
             mode: TokenizeMode::Default,
+            hmm: false,
         }
     }
 }
@@ -70,6 +78,8 @@ impl Segmenter {
 pub struct JiebaTokenizer {
     jieba: Arc<Jieba>,
     mode: TokenizeMode,
+    /// HMM guessing of unknown words: on for indexing, off for highlighting.
+    hmm: bool,
 }
 
 pub struct JiebaTokenStream {
@@ -82,7 +92,7 @@ impl Tokenizer for JiebaTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
         let mut tokens = Vec::new();
-        for t in self.jieba.tokenize(text, self.mode, true) {
+        for t in self.jieba.tokenize(text, self.mode, self.hmm) {
             if !t.word.chars().any(char::is_alphanumeric) {
                 continue;
             }

@@ -105,15 +105,21 @@ impl SearchIndex {
 
     /// The index words `text` stands for, as one option: itself when jieba
     /// keeps it whole, and also all of its parts.
-    fn options_for(&self, text: &str, weight: f32) -> Vec<(Vec<String>, f32)> {
+    fn options_for(&self, text: &str, weight: f32, typed: bool) -> Vec<(Vec<String>, f32)> {
         let text = text.to_lowercase();
         let words = self.segmenter.words(&text);
         let parts: Vec<String> = words
             .into_iter()
             .filter(|p| *p != text && !self.stopwords.contains(p))
             .collect();
+        // Only for synonyms (curated dictionary words): a typed word may be
+        // one jieba keeps whole while documents spell it out in parts.
+        let kept_whole = !typed && self.segmenter.is_one_word(&text);
         let mut out = vec![(vec![text.clone()], weight)];
-        if !parts.is_empty() {
+        // When jieba keeps the text as one dictionary word, documents holding
+        // it carry that word too (search mode indexes long words whole), so
+        // the parts add only cost; otherwise they are how it is found.
+        if !parts.is_empty() && !kept_whole {
             out.push((parts, weight * 0.9));
         }
         out
@@ -133,9 +139,9 @@ impl SearchIndex {
             {
                 continue;
             }
-            let mut options = self.options_for(w, 1.0);
+            let mut options = self.options_for(w, 1.0, true);
             for e in self.synonyms.expansions(w) {
-                options.extend(self.options_for(&w.replace(&e.from, &e.to), 0.8));
+                options.extend(self.options_for(&w.replace(&e.from, &e.to), 0.8, false));
                 used.push(e);
             }
             groups.push(WordGroup {
@@ -164,13 +170,13 @@ impl SearchIndex {
                     word: e.from.clone(),
                     options: vec![(words, 1.0)],
                 };
-                merged.options.extend(self.options_for(&e.to, 0.8));
+                merged.options.extend(self.options_for(&e.to, 0.8, false));
                 for i in spanned.iter().rev() {
                     groups.remove(*i);
                 }
                 groups.insert(first, merged);
             } else {
-                let extra = self.options_for(&e.to, 0.8);
+                let extra = self.options_for(&e.to, 0.8, false);
                 groups[first].options.extend(extra);
             }
             used.push(e);
@@ -399,7 +405,7 @@ impl SearchIndex {
     fn snippet(&self, summary: &str, body: &str, words: &[String]) -> String {
         // The start of the body is enough for an extract, and keeps the
         // segmentation work per hit small.
-        let body: String = body.chars().take(300).collect();
+        let body: String = body.chars().take(80).collect();
         let text = format!("{summary}　{body}");
         let terms: BTreeMap<String, f32> = words.iter().map(|w| (w.to_lowercase(), 1.0)).collect();
         let generator = SnippetGenerator::new(
