@@ -284,15 +284,7 @@ async fn first_start_creates_an_admin_and_user_add_sets_passwords(_seeded: TestA
         .await;
     assert_eq!(status, 200);
     // `aidmatch user add` creates an account, and resets the password of an existing one.
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_aidmatch"))
-            .args(args)
-            .env("AIDMATCH_DATA_DIR", app.data_dir())
-            .env("DATABASE_URL", app.database_url())
-            .env("AIDMATCH_CONFIG", app.data_dir().join("none.toml"))
-            .output()
-            .expect("run aidmatch")
-    };
+    let run = |args: &[&str]| app.cli(args);
     let out = run(&[
         "user",
         "add",

@@ -205,6 +205,23 @@ impl TestApp {
         self.handle = handle;
     }
 
+    /// Runs the real `aidmatch` binary against this test's database and
+    /// data directory (and no configuration file).
+    pub fn cli<I, S>(&self, args: I) -> std::process::Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aidmatch"))
+            .args(args)
+            .env("AIDMATCH_DATA_DIR", self.data_dir())
+            .env("DATABASE_URL", self.database_url())
+            .env("AIDMATCH_CONFIG", self.data_dir().join("none.toml"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run aidmatch")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

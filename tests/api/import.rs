@@ -1,22 +1,18 @@
 //! `aidmatch import resources FILE`, run as the real binary against the
 //! test's database: all or nothing, errors naming record and field, re-import updates.
 
-use std::process::Command;
+use std::ffi::OsStr;
 
 use serde_json::{json, Value};
 
 use crate::helpers::{policy, service, TestApp};
 
 fn run_import(app: &TestApp, file: &std::path::Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_aidmatch"))
-        .args(["import", "resources"])
-        .arg(file)
-        .env("AIDMATCH_DATA_DIR", app.data_dir())
-        .env("DATABASE_URL", app.database_url())
-        .env("AIDMATCH_CONFIG", app.data_dir().join("none.toml"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run aidmatch");
+    let out = app.cli([
+        OsStr::new("import"),
+        OsStr::new("resources"),
+        file.as_os_str(),
+    ]);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -111,13 +107,7 @@ async fn import_is_all_or_nothing_and_names_the_bad_record(app: TestApp) {
 }
 
 async fn the_demo_data_loads_and_is_realistic(app: TestApp) {
-    let out = Command::new(env!("CARGO_BIN_EXE_aidmatch"))
-        .arg("demo")
-        .env("AIDMATCH_DATA_DIR", app.data_dir())
-        .env("DATABASE_URL", app.database_url())
-        .env("AIDMATCH_CONFIG", app.data_dir().join("none.toml"))
-        .output()
-        .expect("run aidmatch demo");
+    let out = app.cli(["demo"]);
     assert!(
         out.status.success(),
         "{}",
@@ -184,13 +174,7 @@ async fn the_demo_data_loads_and_is_realistic(app: TestApp) {
         demo_token(&app, user, pw).await;
     }
     // Loading twice changes nothing.
-    let again = Command::new(env!("CARGO_BIN_EXE_aidmatch"))
-        .arg("demo")
-        .env("AIDMATCH_DATA_DIR", app.data_dir())
-        .env("DATABASE_URL", app.database_url())
-        .env("AIDMATCH_CONFIG", app.data_dir().join("none.toml"))
-        .output()
-        .unwrap();
+    let again = app.cli(["demo"]);
     assert!(again.status.success());
     let (_, all2) = app.get("/api/v1/resources?per_page=1", Some(&admin)).await;
     assert_eq!(all2["total"], all["total"]);

@@ -42,13 +42,7 @@ fn ndcg_at_10(ranked: &[String], judgments: &HashMap<String, u32>) -> f64 {
 }
 
 pub async fn load_demo(app: &TestApp) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aidmatch"))
-        .arg("demo")
-        .env("AIDMATCH_DATA_DIR", app.data_dir())
-        .env("DATABASE_URL", app.database_url())
-        .env("AIDMATCH_CONFIG", app.data_dir().join("none.toml"))
-        .output()
-        .expect("run aidmatch demo");
+    let out = app.cli(["demo"]);
     assert!(
         out.status.success(),
         "{}",

@@ -2,6 +2,7 @@
 //! region scoping, freshness after writes, catch-up after a restart,
 //! rebuilding a lost or corrupt index, and two instances agreeing.
 
+use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -339,14 +340,11 @@ fn import(app: &TestApp, records: &[Value]) {
             .join("\n"),
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aidmatch"))
-        .args(["import", "resources"])
-        .arg(&file)
-        .env("AIDMATCH_DATA_DIR", app.data_dir())
-        .env("DATABASE_URL", app.database_url())
-        .env("AIDMATCH_CONFIG", app.data_dir().join("none.toml"))
-        .output()
-        .unwrap();
+    let out = app.cli([
+        OsStr::new("import"),
+        OsStr::new("resources"),
+        file.as_os_str(),
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -413,15 +411,7 @@ async fn the_index_catches_up_and_rebuilds_itself(mut app: TestApp) {
     );
 
     // `aidmatch reindex` refuses while the server holds the index...
-    let reindex = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_aidmatch"))
-            .arg("reindex")
-            .env("AIDMATCH_DATA_DIR", app.data_dir())
-            .env("DATABASE_URL", app.database_url())
-            .env("AIDMATCH_CONFIG", app.data_dir().join("none.toml"))
-            .output()
-            .unwrap()
-    };
+    let reindex = || app.cli(["reindex"]);
     let out = reindex();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("in use"));
