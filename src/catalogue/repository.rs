@@ -15,6 +15,12 @@ use crate::error::AppError;
 
 type Db = <DbConnection as diesel::Connection>::Backend;
 
+diesel::define_sql_function! {
+    /// SQL `lower()`: LIKE is case-insensitive for ASCII on SQLite but not on
+    /// PostgreSQL, so both sides are lowered.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 /// Filters and paging for a catalogue listing.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -115,16 +121,17 @@ fn filtered<'a>(vis: Visibility, q: &'a ListQuery) -> resources::BoxedQuery<'a, 
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = format!(
             "%{}%",
-            text.replace('\\', "\\\\")
+            text.to_lowercase()
+                .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
         query = query.filter(
-            resources::title
+            lower(resources::title)
                 .like(pattern.clone())
                 .escape('\\')
-                .or(resources::summary.like(pattern.clone()).escape('\\'))
-                .or(resources::provider.like(pattern).escape('\\')),
+                .or(lower(resources::summary).like(pattern.clone()).escape('\\'))
+                .or(lower(resources::provider).like(pattern).escape('\\')),
         );
     }
     query

@@ -22,7 +22,12 @@ use crate::db::schema::{change_log, resources};
 use crate::db::{change_log as log, DbConnection};
 use crate::error::AppError;
 
-const GAP_PATIENCE: Duration = Duration::from_secs(10);
+/// Long enough for the longest import transaction: holding a gap open costs
+/// nothing but memory (later changes are applied meanwhile).
+const GAP_PATIENCE: Duration = Duration::from_secs(600);
+/// After a rebuild, the last changes are applied again (idempotently), in case
+/// a transaction holding an earlier sequence number was still in flight.
+const REBUILD_OVERLAP: i64 = 1_000;
 const BATCH: i64 = 2_000;
 
 #[derive(Debug)]
@@ -150,7 +155,8 @@ impl SearchIndex {
 
     /// Empties the index and fills it from the resources table; `progress`
     /// is told (done, total). Changes made meanwhile are picked up by the
-    /// next catch-up, since the mark recorded is the log's end *before* reading.
+    /// next catch-up: the mark recorded lies before the log's end as it was
+    /// *before* reading.
     pub fn rebuild(
         &self,
         conn: &mut DbConnection,
@@ -187,8 +193,9 @@ impl SearchIndex {
             done += rows.len();
             progress(done, total as usize);
         }
-        *state = SyncState::new(log_end);
-        self.commit(&mut writer, log_end)?;
+        let mark = (log_end - REBUILD_OVERLAP).max(0);
+        *state = SyncState::new(mark);
+        self.commit(&mut writer, mark)?;
         // A fresh build leaves many small segments; searching one is faster.
         let segments: Vec<_> = self
             .reader
