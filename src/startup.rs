@@ -241,12 +241,16 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
             .app_data(api::query_config())
             .app_data(api::path_config())
             .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
+            .wrap(actix_web::middleware::from_fn(
+                pages::session::error_pages_with_menu,
+            ))
             .wrap(actix_web::middleware::from_fn(pages::session::csrf_cookie))
             .wrap(security_headers())
             .wrap(NormalizePath::new(TrailingSlash::Trim))
             .wrap(TracingLogger::default())
             .configure(api::configure)
             .configure(pages::configure)
+            .default_service(web::to(pages::not_found))
     })
     .shutdown_timeout(10)
     .listen(listener)

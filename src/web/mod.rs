@@ -91,6 +91,11 @@ fn flash_text(code: &str) -> &'static str {
     }
 }
 
+/// Any path no page or API route claims.
+pub async fn not_found() -> Result<HttpResponse, PageError> {
+    Err(AppError::NotFound("没有这个页面 (page not found)".into()).into())
+}
+
 pub fn render<T: Template>(page: &T) -> Result<HttpResponse, PageError> {
     render_with(StatusCode::OK, page)
 }
@@ -167,24 +172,46 @@ impl ResponseError for PageError {
             429 => "请求过于频繁",
             _ => "出错了",
         };
-        let page = ErrorPage {
-            ctx: PageCtx {
-                user: None,
-                csrf: String::new(),
-                q: String::new(),
-                flash: String::new(),
-                regions: RegionNames::default(),
-            },
+        let info = ErrorInfo {
             status: status.as_u16(),
             title: title.into(),
             message: self.error.public_message(),
         };
-        match page.render() {
-            Ok(html) => HttpResponse::build(status)
-                .content_type(ContentType::html())
-                .body(html),
-            Err(_) => HttpResponse::build(status).body(self.error.public_message()),
-        }
+        let mut resp = render_error(&info, None, String::new());
+        // The session middleware re-renders this with the signed-in user's menu.
+        resp.extensions_mut().insert(info);
+        resp
+    }
+}
+
+/// What an error page says; kept on the response so that
+/// [`session::error_pages_with_menu`] can render it again for the signed-in user.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub status: u16,
+    pub title: String,
+    pub message: String,
+}
+
+pub fn render_error(info: &ErrorInfo, user: Option<Identity>, csrf: String) -> HttpResponse {
+    let status = StatusCode::from_u16(info.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let page = ErrorPage {
+        ctx: PageCtx {
+            user,
+            csrf,
+            q: String::new(),
+            flash: String::new(),
+            regions: RegionNames::default(),
+        },
+        status: info.status,
+        title: info.title.clone(),
+        message: info.message.clone(),
+    };
+    match page.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type(ContentType::html())
+            .body(html),
+        Err(_) => HttpResponse::build(status).body(info.message.clone()),
     }
 }
 

@@ -87,3 +87,35 @@ impl FromRequest for MaybeWebUser {
         })
     }
 }
+
+/// Error pages are rendered where the user is not known (from an error
+/// value); this renders them again with the signed-in user's menu.
+pub async fn error_pages_with_menu(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let info = res
+        .response()
+        .extensions()
+        .get::<super::ErrorInfo>()
+        .cloned();
+    let Some(info) = info else {
+        return Ok(res.map_into_boxed_body());
+    };
+    let http_req = res.request().clone();
+    let user = MaybeWebUser::extract(&http_req)
+        .await
+        .ok()
+        .and_then(|u| u.0);
+    if user.is_none() {
+        return Ok(res.map_into_boxed_body());
+    }
+    let csrf = csrf::token_of(&http_req);
+    let mut fresh = super::render_error(&info, user, csrf);
+    // Keep cookies the inner response set (e.g. a new CSRF token).
+    for cookie in res.response().cookies() {
+        let _ = fresh.add_cookie(&cookie);
+    }
+    Ok(ServiceResponse::new(http_req, fresh))
+}

@@ -278,8 +278,19 @@ async fn pages_check_roles(app: TestApp) {
 
     // An adviser reads the catalogue but may not create resources or manage accounts.
     let csrf = sign_in(&app, "adviser").await;
-    assert_eq!(page(&app, "/resources/new").await.0, 403);
+    let (status, html) = page(&app, "/resources/new").await;
+    assert_eq!(status, 403);
+    assert!(
+        html.contains("无权访问") && html.contains("社区救助顾问") && html.contains("退出"),
+        "the error page keeps the signed-in menu"
+    );
     assert_eq!(page(&app, "/admin/users").await.0, 403);
+    let (status, html) = page(&app, "/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("没有这个页面"));
+    let (status, html) = page(&app, "/resources/NO-SUCH-REF").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("页面不存在") && html.contains("退出"));
     assert_eq!(page(&app, "/manage/resources").await.0, 200);
     let resp = post_form(
         &app,
