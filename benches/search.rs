@@ -7,6 +7,10 @@
 //! run, the same queries through SQLite FTS5 with the trigram tokenizer.
 //! `AIDMATCH_BENCH_ROUNDS` sets the repetitions (default 40);
 //! `AIDMATCH_BENCH_NO_FILTERS=1` leaves out the default validity filter.
+//! `AIDMATCH_BENCH_DIR=path` keeps the database and index there and reuses
+//! them on the next run (no generation, no rebuild when they hold the same
+//! number of resources; the build time is then not measured);
+//! `AIDMATCH_BENCH_ONLY=inprocess,fts,http` runs only the phases named.
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +22,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-const QUERIES: &[&str] = &[
+const ALL_QUERIES: &[&str] = &[
     "低保",
     "最低生活保障",
     "临时救助",
@@ -51,6 +55,14 @@ const QUERIES: &[&str] = &[
     "宠物医院",
 ];
 
+/// The benchmark's queries; `AIDMATCH_BENCH_QUERY` runs just one (for profiling).
+fn queries() -> Vec<&'static str> {
+    match std::env::var("AIDMATCH_BENCH_QUERY") {
+        Ok(q) => vec![Box::leak(q.into_boxed_str())],
+        Err(_) => ALL_QUERIES.to_vec(),
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -81,14 +93,20 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let queries = queries();
     let rounds: usize = std::env::var("AIDMATCH_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
-    let dir = tempfile::tempdir().expect("temp dir");
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data_dir = match std::env::var_os("AIDMATCH_BENCH_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => temp.path().to_path_buf(),
+    };
+    std::fs::create_dir_all(&data_dir).expect("bench directory");
     let settings = Settings {
         bind: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_path_buf(),
+        data_dir,
         database_url: None,
         jwt_secret: Some(Secret::new("bench-secret-bench-secret-bench-secret")),
         smtp_url: None,
@@ -101,25 +119,42 @@ fn main() {
     };
     let pool = open_database(&settings).expect("database");
     let mut conn = pool.get().expect("connection");
-    let t = Instant::now();
-    generate_resources(&mut conn, n, 42, |_, _| {}).expect("generate");
-    println!(
-        "generated {n} resources in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    let existing: i64 = aidmatch::db::schema::resources::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count resources");
+    if existing as usize != n {
+        conn.batch_execute(
+            "DELETE FROM change_log; DELETE FROM resource_history; DELETE FROM resources;",
+        )
+        .expect("empty the catalogue");
+        let t = Instant::now();
+        generate_resources(&mut conn, n, 42, |_, _| {}).expect("generate");
+        println!(
+            "generated {n} resources in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
 
     // Index build from the database.
     let config = AnalysisConfig::load(&settings.index_config_dir);
     let (index, _) = SearchIndex::open(&settings.index_dir(), &config).expect("index");
-    let t = Instant::now();
-    index.rebuild(&mut conn, |_, _| {}).expect("rebuild");
-    let build = t.elapsed();
+    if existing as usize != n || index.num_docs() as usize != n {
+        let t = Instant::now();
+        index.rebuild(&mut conn, |_, _| {}).expect("rebuild");
+        println!("index build: {:.1} s", t.elapsed().as_secs_f64());
+    }
     println!(
-        "index build: {:.1} s, {} documents, {:.1} MB on disk",
-        build.as_secs_f64(),
+        "index: {} documents, {:.1} MB on disk",
         index.num_docs(),
         index.size_bytes() as f64 / 1_048_576.0
     );
+
+    let only = std::env::var("AIDMATCH_BENCH_ONLY").ok();
+    let run = |phase: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|p| p == phase))
+    };
 
     // In-process search: every query `rounds` times, after one warm-up pass.
     let request = |q: &str| SearchRequest {
@@ -132,62 +167,93 @@ fn main() {
         per_page: 20,
         ..Default::default()
     };
-    for q in QUERIES {
-        index.search(&request(q)).expect("search");
-    }
-    let mut samples = Vec::new();
-    for _ in 0..rounds {
-        for q in QUERIES {
-            let t = Instant::now();
-            let r = index.search(&request(q)).expect("search");
-            samples.push(t.elapsed());
-            std::hint::black_box(r);
+    let mut tantivy_p99 = None;
+    if run("inprocess") {
+        for q in &queries {
+            index.search(&request(q)).expect("search");
         }
+        let mut samples = Vec::new();
+        let mut per_query: Vec<Vec<Duration>> = vec![Vec::new(); queries.len()];
+        for _ in 0..rounds {
+            for (i, q) in queries.iter().enumerate() {
+                let t = Instant::now();
+                let r = index.search(&request(q)).expect("search");
+                let took = t.elapsed();
+                samples.push(took);
+                per_query[i].push(took);
+                std::hint::black_box(r);
+            }
+        }
+        tantivy_p99 = Some(report("tantivy in-process (top 20, facets, snippets)", samples).1);
+        let mut medians: Vec<(Duration, &str)> = per_query
+            .iter_mut()
+            .zip(&queries)
+            .filter(|(s, _)| !s.is_empty())
+            .map(|(s, q)| {
+                s.sort();
+                (percentile(s, 0.5), *q)
+            })
+            .collect();
+        medians.sort_by(|a, b| b.cmp(a));
+        let slowest: Vec<String> = medians
+            .iter()
+            .take(5)
+            .map(|(d, q)| format!("{q} {:.2} ms", d.as_secs_f64() * 1e3))
+            .collect();
+        println!("  slowest queries (median): {}", slowest.join(", "));
     }
-    let (_, tantivy_p99) = report("tantivy in-process (top 20, facets, snippets)", samples);
     drop(index);
 
     // Baseline: SQLite FTS5 with the trigram tokenizer, same queries, top 20.
-    let t = Instant::now();
-    conn.batch_execute(
-        "CREATE VIRTUAL TABLE fts USING fts5(ref_code UNINDEXED, title, summary, body, tokenize='trigram');
+    if run("fts") {
+        let t = Instant::now();
+        conn.batch_execute(
+        "DROP TABLE IF EXISTS fts; CREATE VIRTUAL TABLE fts USING fts5(ref_code UNINDEXED, title, summary, body, tokenize='trigram');
          INSERT INTO fts (ref_code, title, summary, body) SELECT ref_code, title, summary, body FROM resources;",
     )
     .expect("fts5");
-    println!("FTS5 trigram build: {:.1} s", t.elapsed().as_secs_f64());
-    let fts = |conn: &mut aidmatch::db::DbConnection, q: &str| -> usize {
-        // Trigram MATCH needs 3+ characters; shorter terms fall back to LIKE,
-        // which is how such a system has to serve two-character Chinese words.
-        let rows: Vec<RefRow> = if q.chars().count() >= 3 {
-            diesel::sql_query("SELECT ref_code FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT 20")
+        println!("FTS5 trigram build: {:.1} s", t.elapsed().as_secs_f64());
+        let fts = |conn: &mut aidmatch::db::DbConnection, q: &str| -> usize {
+            // Trigram MATCH needs 3+ characters; shorter terms fall back to LIKE,
+            // which is how such a system has to serve two-character Chinese words.
+            let rows: Vec<RefRow> = if q.chars().count() >= 3 {
+                diesel::sql_query(
+                    "SELECT ref_code FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT 20",
+                )
                 .bind::<Text, _>(format!("\"{}\"", q.replace('"', "")))
                 .load(conn)
                 .unwrap_or_default()
-        } else {
-            diesel::sql_query("SELECT ref_code FROM fts WHERE title LIKE ?1 OR summary LIKE ?1 OR body LIKE ?1 LIMIT 20")
+            } else {
+                diesel::sql_query("SELECT ref_code FROM fts WHERE title LIKE ?1 OR summary LIKE ?1 OR body LIKE ?1 LIMIT 20")
                 .bind::<Text, _>(format!("%{q}%"))
                 .load(conn)
                 .unwrap_or_default()
+            };
+            rows.len()
         };
-        rows.len()
-    };
-    for q in QUERIES {
-        fts(&mut conn, q);
-    }
-    let mut samples = Vec::new();
-    for _ in 0..(rounds / 4).max(2) {
-        for q in QUERIES {
-            let t = Instant::now();
-            std::hint::black_box(fts(&mut conn, q));
-            samples.push(t.elapsed());
+        for q in &queries {
+            fts(&mut conn, q);
+        }
+        let mut samples = Vec::new();
+        for _ in 0..(rounds / 4).max(2) {
+            for q in &queries {
+                let t = Instant::now();
+                std::hint::black_box(fts(&mut conn, q));
+                samples.push(t.elapsed());
+            }
+        }
+        let (_, fts_p99) = report("SQLite FTS5 trigram (top 20)", samples);
+        if let Some(tantivy_p99) = tantivy_p99 {
+            println!(
+                "tantivy p99 is {:.1}x faster than the FTS5 baseline",
+                fts_p99.as_secs_f64() / tantivy_p99.as_secs_f64()
+            );
         }
     }
-    let (_, fts_p99) = report("SQLite FTS5 trigram (top 20)", samples);
-    println!(
-        "tantivy p99 is {:.1}x faster than the FTS5 baseline",
-        fts_p99.as_secs_f64() / tantivy_p99.as_secs_f64()
-    );
     drop(conn);
+    if !run("http") {
+        return;
+    }
 
     // The HTTP endpoint under 16 concurrent clients.
     actix_web::rt::System::new().block_on(async move {
@@ -196,7 +262,7 @@ fn main() {
         let handle = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
         let client = reqwest::Client::new();
-        for q in QUERIES {
+        for q in &queries {
             client
                 .get(&base)
                 .query(&[("q", q)])
@@ -208,16 +274,17 @@ fn main() {
                 .unwrap();
         }
         let clients = 16;
-        let per_client = (rounds * QUERIES.len() / clients).max(20);
+        let per_client = (rounds * queries.len() / clients).max(20);
         let started = Instant::now();
         let tasks: Vec<_> = (0..clients)
             .map(|c| {
                 let client = client.clone();
                 let base = base.clone();
+                let queries = queries.clone();
                 tokio::spawn(async move {
                     let mut samples = Vec::with_capacity(per_client);
                     for i in 0..per_client {
-                        let q = QUERIES[(c * 7 + i) % QUERIES.len()];
+                        let q = queries[(c * 7 + i) % queries.len()];
                         let t = Instant::now();
                         let resp = client.get(&base).query(&[("q", q)]).send().await.unwrap();
                         assert!(resp.status().is_success());

@@ -61,15 +61,6 @@ impl Segmenter {
             hmm: true,
         }
     }
-
-    /// Non-overlapping words in text order, for highlighting snippets.
-    pub fn plain_tokenizer(&self) -> JiebaTokenizer {
-        JiebaTokenizer {
-            jieba: self.jieba.clone(),
-            mode: TokenizeMode::Default,
-            hmm: false,
-        }
-    }
 }
 
 /// A tantivy tokenizer over a shared jieba instance (cloning it is cheap,
@@ -78,7 +69,7 @@ impl Segmenter {
 pub struct JiebaTokenizer {
     jieba: Arc<Jieba>,
     mode: TokenizeMode,
-    /// HMM guessing of unknown words: on for indexing, off for highlighting.
+    /// HMM guessing of unknown words.
     hmm: bool,
 }
 

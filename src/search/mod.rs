@@ -4,6 +4,7 @@
 //! be rebuilt from it, and is, when it is missing, corrupt or outdated.
 
 pub mod analysis;
+pub mod docsets;
 pub mod query;
 pub mod request;
 pub mod schema;
@@ -71,6 +72,8 @@ pub struct SearchIndex {
     stopwords: HashSet<String>,
     sync: Mutex<sync::SyncState>,
     vocabulary: RwLock<Vocabulary>,
+    /// Filter, deletion and facet sets kept between searches.
+    sets: docsets::SetCache,
     dir: PathBuf,
 }
 
@@ -116,7 +119,11 @@ impl SearchIndex {
                 }
                 std::fs::remove_dir_all(dir).map_err(tantivy_err)?;
                 std::fs::create_dir_all(dir).map_err(tantivy_err)?;
-                let index = Index::create_in_dir(dir, schema).map_err(tantivy_err)?;
+                let index = Index::builder()
+                    .schema(schema)
+                    .settings(schema::index_settings())
+                    .create_in_dir(dir)
+                    .map_err(tantivy_err)?;
                 (index, 0, true)
             }
         };
@@ -153,8 +160,10 @@ impl SearchIndex {
             stopwords,
             sync: Mutex::new(sync::SyncState::new(applied_upto)),
             vocabulary: RwLock::new(Vocabulary::default()),
+            sets: docsets::SetCache::default(),
             dir: dir.to_path_buf(),
         };
+        engine.warm();
         Ok((engine, fresh))
     }
 
@@ -187,6 +196,23 @@ impl SearchIndex {
             .applied_upto
     }
 
+    /// Does, after the reader has moved on, the work the first search would
+    /// otherwise do: the pinyin vocabulary, the sets of new segments.
+    fn warm(&self) {
+        self.refresh_vocabulary();
+        let searcher = self.reader.searcher();
+        self.sets.prune(&searcher);
+        for segment in searcher.segment_readers() {
+            if let Err(e) = self
+                .sets
+                .facets(segment)
+                .and_then(|_| self.sets.alive(segment))
+            {
+                tracing::warn!(error = %e, "warming the search index");
+            }
+        }
+    }
+
     /// Rebuilds the vocabulary used to read pinyin queries when the index
     /// has changed: the words of titles, summaries and benefits, plus the
     /// user dictionary's and the synonyms' words.
@@ -203,20 +229,17 @@ impl SearchIndex {
         }
         let mut freq: HashMap<String, u64> = HashMap::new();
         for segment in searcher.segment_readers() {
-            for field in [self.fields.title, self.fields.summary, self.fields.benefit] {
-                let Ok(inverted) = segment.inverted_index(field) else {
-                    continue;
-                };
-                let mut stream = match inverted.terms().stream() {
-                    Ok(s) => s,
-                    Err(_) => continue,
-                };
-                while stream.advance() {
-                    if let Ok(word) = std::str::from_utf8(stream.key()) {
-                        if word.chars().count() >= 2 && !word.is_ascii() {
-                            *freq.entry(word.to_string()).or_default() +=
-                                u64::from(stream.value().doc_freq);
-                        }
+            let Ok(inverted) = segment.inverted_index(self.fields.vocabulary) else {
+                continue;
+            };
+            let Ok(mut stream) = inverted.terms().stream() else {
+                continue;
+            };
+            while stream.advance() {
+                if let Ok(word) = std::str::from_utf8(stream.key()) {
+                    if word.chars().count() >= 2 && !word.is_ascii() {
+                        *freq.entry(word.to_string()).or_default() +=
+                            u64::from(stream.value().doc_freq);
                     }
                 }
             }

@@ -1,21 +1,21 @@
-//! Turning a search request into a tantivy query, and running it: words
-//! from jieba (and pinyin), synonyms, filters, facets, snippets, paging.
+//! Running a search request: words from jieba (and pinyin) and synonyms;
+//! the matching documents worked out as sets (words, filters, facets); the
+//! best of them ranked by BM25; snippets; paging.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Bound;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
+use fixedbitset::FixedBitSet;
+use memchr::memmem;
 use serde::Serialize;
-use tantivy::collector::TopDocs;
-use tantivy::query::RangeQuery;
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::query::Bm25Weight;
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, DocId, Searcher, SegmentReader, TantivyDocument, Term};
 
+use super::docsets;
 use super::schema::{date_of_day, day_number, searched_fields, Fields};
-use super::stats::CountsCollector;
+use super::stats::Counts;
 use super::synonyms::Expansion;
 use super::SearchIndex;
 use crate::domain::RegionCode;
@@ -188,70 +188,91 @@ impl SearchIndex {
         (groups, used)
     }
 
-    fn text_query(&self, groups: &[WordGroup]) -> Box<dyn Query> {
-        let f = &self.fields;
-        let word_query = |word: &str, weight: f32| -> Box<dyn Query> {
-            let per_field: Vec<(Occur, Box<dyn Query>)> = searched_fields(f)
-                .into_iter()
-                .map(|(field, boost)| {
-                    let term = Term::from_field_text(field, word);
-                    let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                    (
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(q), boost * weight)) as Box<dyn Query>,
-                    )
-                })
-                .collect();
-            Box::new(BooleanQuery::new(per_field))
-        };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for g in groups {
-            let options: Vec<(Occur, Box<dyn Query>)> = g
-                .options
-                .iter()
-                .map(|(terms, weight)| {
-                    let q: Box<dyn Query> = if terms.len() == 1 {
-                        word_query(&terms[0], *weight)
-                    } else {
-                        let w = weight / terms.len() as f32;
-                        Box::new(BooleanQuery::new(
-                            terms
-                                .iter()
-                                .map(|t| (Occur::Must, word_query(t, w)))
-                                .collect(),
-                        ))
-                    };
-                    (Occur::Should, q)
-                })
-                .collect();
-            clauses.push((Occur::Should, Box::new(BooleanQuery::new(options))));
-        }
-        // Every word must be found when there are one or two of them; with
-        // more, at least half (colloquial queries carry filler words).
-        let n = clauses.len();
-        let required = if n <= 2 { n } else { n.div_ceil(2) };
-        Box::new(BooleanQuery::with_minimum_required_clauses(
-            clauses, required,
-        ))
+    /// The query's words as index terms (in the field searched).
+    fn term(&self, word: &str) -> Term {
+        Term::from_field_text(searched_fields(&self.fields)[0].0, word)
     }
 
-    fn filters(&self, req: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
+    /// The documents of `segment` the words match, and their scores. One
+    /// pass over each term's postings marks the documents holding it and
+    /// adds its BM25 score to theirs. A group of words matches through any
+    /// of its options (an option needs all its terms); every group must
+    /// match when there are one or two, otherwise at least half of them
+    /// (colloquial queries carry filler words).
+    fn text_matches(
+        &self,
+        segment: &SegmentReader,
+        groups: &[WordGroup],
+        terms: &[(String, Bm25Weight)],
+        scores: &mut [f32],
+    ) -> tantivy::Result<FixedBitSet> {
+        let len = segment.max_doc() as usize;
+        let field = searched_fields(&self.fields)[0].0;
+        let fieldnorms = segment.get_fieldnorms_reader(field)?;
+        let inverted = segment.inverted_index(field)?;
+        let mut holding: HashMap<&str, FixedBitSet> = HashMap::new();
+        for (word, bm25) in terms {
+            let mut bits = FixedBitSet::with_capacity(len);
+            let postings =
+                inverted.read_block_postings(&self.term(word), IndexRecordOption::WithFreqs)?;
+            if let Some(mut postings) = postings {
+                while !postings.docs().is_empty() {
+                    for (doc, freq) in postings.docs().iter().zip(postings.freqs()) {
+                        bits.insert(*doc as usize);
+                        scores[*doc as usize] += bm25.score(fieldnorms.fieldnorm_id(*doc), *freq);
+                    }
+                    postings.advance();
+                }
+            }
+            holding.insert(word.as_str(), bits);
+        }
+        let empty = FixedBitSet::with_capacity(len);
+        let mut per_group = Vec::with_capacity(groups.len());
+        for g in groups {
+            let mut group = FixedBitSet::with_capacity(len);
+            for (words, _) in &g.options {
+                let mut sets = words
+                    .iter()
+                    .map(|w| holding.get(w.as_str()).unwrap_or(&empty));
+                let Some(first) = sets.next() else {
+                    continue;
+                };
+                let mut option = first.clone();
+                for set in sets {
+                    option.intersect_with(set);
+                }
+                group.union_with(&option);
+            }
+            per_group.push(group);
+        }
+        let n = per_group.len();
+        let required = if n <= 2 { n } else { n.div_ceil(2) };
+        Ok(docsets::at_least(&per_group, required, len))
+    }
+
+    /// The documents of `segment` the filters let through (deleted ones
+    /// left out); `None` when every live document passes.
+    fn filter_matches(
+        &self,
+        segment: &SegmentReader,
+        req: &SearchRequest,
+    ) -> tantivy::Result<Arc<FixedBitSet>> {
         let f = &self.fields;
-        let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let any_of = |field, values: &[String]| -> Box<dyn Query> {
-            Box::new(TermSetQuery::new(
-                values.iter().map(|v| Term::from_field_text(field, v)),
-            ))
+        let cache = &self.sets;
+        let mut bits = (*cache.alive(segment)?).clone();
+        let mut any_of = |field, values: &[String]| -> tantivy::Result<()> {
+            if !values.is_empty() {
+                let terms: Vec<Term> = values
+                    .iter()
+                    .map(|v| Term::from_field_text(field, v))
+                    .collect();
+                bits.intersect_with(&docsets::any_term(segment, &terms)?);
+            }
+            Ok(())
         };
-        if !req.kinds.is_empty() {
-            out.push((Occur::Must, any_of(f.kind, &req.kinds)));
-        }
-        if !req.dimensions.is_empty() {
-            out.push((Occur::Must, any_of(f.dimension, &req.dimensions)));
-        }
-        if !req.target_groups.is_empty() {
-            out.push((Occur::Must, any_of(f.target_group, &req.target_groups)));
-        }
+        any_of(f.kind, &req.kinds)?;
+        any_of(f.dimension, &req.dimensions)?;
+        any_of(f.target_group, &req.target_groups)?;
         if let Some(region) = &req.region {
             // Every prefix of the household's code is a scope that covers it.
             let code = region.as_str();
@@ -259,40 +280,60 @@ impl SearchIndex {
                 .filter(|i| code.is_char_boundary(*i))
                 .map(|i| code[..i].to_string())
                 .collect();
-            out.push((Occur::Must, any_of(f.scope, &prefixes)));
+            any_of(f.scope, &prefixes)?;
         }
         if let Some(day) = req.valid_on.map(day_number) {
-            out.push((
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Unbounded,
-                    Bound::Included(Term::from_field_i64(f.valid_from, day)),
-                )),
-            ));
-            out.push((
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Included(Term::from_field_i64(f.valid_until, day)),
-                    Bound::Unbounded,
-                )),
-            ));
+            let valid = cache.get(segment, &format!("valid:{day}"), || {
+                let mut started = docsets::i64_range(segment, "valid_from", i64::MIN..=day)?;
+                started.intersect_with(&docsets::i64_range(
+                    segment,
+                    "valid_until",
+                    day..=i64::MAX,
+                )?);
+                Ok(started)
+            })?;
+            bits.intersect_with(&valid);
         }
         if req.available {
-            out.push((
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Excluded(Term::from_field_i64(f.remaining, 0)),
-                    Bound::Unbounded,
-                )),
-            ));
+            let available = cache.get(segment, "available", || {
+                docsets::i64_range(segment, "remaining", 1..=i64::MAX)
+            })?;
+            bits.intersect_with(&available);
         }
-        out
+        Ok(Arc::new(bits))
+    }
+
+    /// Every term of the words with its BM25 weight, boosted as the option
+    /// it comes from (a part of a phrase by its share; the highest when a
+    /// term comes from several).
+    fn ranking_terms(
+        &self,
+        searcher: &Searcher,
+        groups: &[WordGroup],
+    ) -> tantivy::Result<Vec<(String, Bm25Weight)>> {
+        let mut boosts: BTreeMap<&str, f32> = BTreeMap::new();
+        for g in groups {
+            for (terms, weight) in &g.options {
+                let w = weight / terms.len() as f32;
+                for t in terms {
+                    let slot = boosts.entry(t.as_str()).or_insert(0.0);
+                    *slot = slot.max(w);
+                }
+            }
+        }
+        boosts
+            .into_iter()
+            .map(|(word, boost)| {
+                let bm25 = Bm25Weight::for_terms(searcher, &[self.term(word)])?;
+                Ok((word.to_string(), bm25.boost_by(boost)))
+            })
+            .collect()
     }
 
     /// Runs a search against the current reader.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, AppError> {
-        let t0 = std::time::Instant::now();
         let searcher = self.reader.searcher();
+        self.sets.prune(&searcher);
         let q = req.q.trim();
         let words = if q.is_empty() {
             Vec::new()
@@ -300,65 +341,76 @@ impl SearchIndex {
             self.query_words(q)
         };
         let (groups, synonyms_used) = self.word_groups(&words);
-        let mut clauses = self.filters(req);
-        let has_text = !groups.is_empty();
-        if has_text {
-            clauses.push((Occur::Must, self.text_query(&groups)));
-        } else if !q.is_empty() {
-            // Only stop words or punctuation: nothing can match.
-            clauses.push((Occur::Must, Box::new(tantivy::query::EmptyQuery)));
-        } else {
-            clauses.push((Occur::Must, Box::new(AllQuery)));
-        }
-        let query = BooleanQuery::new(clauses);
-
         let per_page = req.per_page.clamp(1, 100);
         let page = req.page.max(1);
-        let offset = (page - 1) * per_page;
+        let offset = (page - 1).saturating_mul(per_page);
         let err = |e: tantivy::TantivyError| AppError::Internal(format!("search: {e}"));
-        // One pass collects the top hits and counts the whole matching set
-        // (kinds and dimensions from fast fields).
-        let (docs, counts): (Vec<(f32, DocAddress)>, _) = if has_text {
-            let top = TopDocs::with_limit(per_page)
-                .and_offset(offset)
-                .order_by_score();
-            searcher
-                .search(&query, &(top, CountsCollector))
-                .map_err(err)?
-        } else {
-            let top = TopDocs::with_limit(per_page)
-                .and_offset(offset)
-                .order_by_fast_field::<i64>("updated", Order::Desc);
-            let (docs, counts) = searcher
-                .search(&query, &(top, CountsCollector))
-                .map_err(err)?;
-            (docs.into_iter().map(|(_, d)| (0.0, d)).collect(), counts)
-        };
-        let t2 = t0.elapsed();
-        let total = counts.total;
-        let facets = Facets {
-            kind: counts.by_kind(),
-            dimension: counts.by_dimension(),
-        };
 
-        let snippet_words: Vec<String> = groups.iter().flat_map(|g| g.terms().cloned()).collect();
+        let terms = self.ranking_terms(&searcher, &groups).map_err(err)?;
+        let wanted = offset.saturating_add(per_page);
+        // Which documents match, per segment, and how many of each facet;
+        // the best of them by score (by recency without words).
+        let mut counts = Counts::default();
+        let mut best = TopN::new(wanted);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let filters = self.filter_matches(segment, req).map_err(err)?;
+            let ord = ord as u32;
+            if groups.is_empty() && !q.is_empty() {
+                // Only stop words or punctuation: nothing can match.
+                continue;
+            } else if groups.is_empty() {
+                self.sets
+                    .facets(segment)
+                    .map_err(err)?
+                    .count(&filters, &mut counts);
+                let updated = segment.fast_fields().i64("updated").map_err(err)?;
+                for doc in filters.ones() {
+                    let at = updated.first(doc as DocId).unwrap_or(i64::MIN);
+                    best.offer(at as f64, DocAddress::new(ord, doc as DocId));
+                }
+            } else {
+                let facets = self.sets.facets(segment).map_err(err)?;
+                SCORES
+                    .with_borrow_mut(|scores| {
+                        scores.clear();
+                        scores.resize(segment.max_doc() as usize, 0.0);
+                        let mut found = self.text_matches(segment, &groups, &terms, scores)?;
+                        found.intersect_with(&filters);
+                        facets.count(&found, &mut counts);
+                        for doc in found.ones() {
+                            best.offer(f64::from(scores[doc]), DocAddress::new(ord, doc as DocId));
+                        }
+                        Ok(())
+                    })
+                    .map_err(err)?;
+            }
+        }
+        let total = counts.total;
+        let docs: Vec<(f32, DocAddress)> = best
+            .into_sorted()
+            .into_iter()
+            .map(|(value, addr)| (if groups.is_empty() { 0.0 } else { value as f32 }, addr))
+            .collect();
+        let highlighter = Highlighter::new(
+            &groups
+                .iter()
+                .flat_map(|g| g.terms().cloned())
+                .collect::<Vec<_>>(),
+        );
         let hits = docs
             .into_iter()
-            .map(|(score, addr)| self.hit(&searcher, addr, score, &snippet_words))
+            .skip(offset)
+            .map(|(score, addr)| self.hit(&searcher, addr, score, &highlighter))
             .collect::<Result<Vec<_>, _>>()?;
-        if std::env::var_os("AIDMATCH_SEARCH_TIMING").is_some() {
-            eprintln!(
-                "TIMING q={q} top+counts={:?} hits={:?} total={total}",
-                t2,
-                t0.elapsed() - t2
-            );
-        }
         Ok(SearchResults {
             total,
             page,
             per_page,
             hits,
-            facets,
+            facets: Facets {
+                kind: counts.by_kind(),
+                dimension: counts.by_dimension(),
+            },
             words,
             synonyms_used,
         })
@@ -369,7 +421,7 @@ impl SearchIndex {
         searcher: &Searcher,
         addr: DocAddress,
         score: f32,
-        words: &[String],
+        highlighter: &Highlighter,
     ) -> Result<Hit, AppError> {
         let f: &Fields = &self.fields;
         let doc: TantivyDocument = searcher
@@ -382,12 +434,11 @@ impl SearchIndex {
                 .to_string()
         };
         let int = |field| doc.get_first(field).and_then(|v| v.as_i64()).unwrap_or(0);
-        let snippet = self.snippet(&text(f.summary), &text(f.body), words);
         Ok(Hit {
             ref_code: text(f.ref_code),
             kind: text(f.kind),
             title: text(f.title),
-            snippet,
+            snippet: highlighter.snippet(&text(f.extract)),
             score,
             provider: text(f.provider),
             region: text(f.region),
@@ -399,33 +450,241 @@ impl SearchIndex {
             valid_until: date_of_day(int(f.valid_until)),
         })
     }
+}
 
-    /// A highlighted extract of the summary and body around the query's words;
-    /// the start of the summary when none occurs.
-    fn snippet(&self, summary: &str, body: &str, words: &[String]) -> String {
-        // The start of the body is enough for an extract, and keeps the
-        // segmentation work per hit small.
-        let body: String = body.chars().take(80).collect();
-        let text = format!("{summary}　{body}");
-        let terms: BTreeMap<String, f32> = words.iter().map(|w| (w.to_lowercase(), 1.0)).collect();
-        let generator = SnippetGenerator::new(
-            terms,
-            TextAnalyzer::from(self.segmenter.plain_tokenizer()),
-            self.fields.body,
-            120,
-        );
-        let snippet = generator.snippet(&text);
-        if snippet.fragment().is_empty() {
-            let start: String = text.chars().take(120).collect();
-            return html_escape(&start);
+/// Cuts highlighted snippets: the query's index words are found in a hit's
+/// extract (ASCII case ignored; where matches overlap, the leftmost and then
+/// the longest wins) and marked with `<b>`.
+struct Highlighter {
+    words: Vec<memmem::Finder<'static>>,
+}
+
+/// Characters in a snippet.
+const SNIPPET_CHARS: usize = 120;
+/// Characters shown before the first highlighted word when the snippet
+/// does not start at the beginning.
+const SNIPPET_LEAD: usize = 12;
+
+impl Highlighter {
+    fn new(words: &[String]) -> Highlighter {
+        let mut words: Vec<String> = words
+            .iter()
+            .map(|w| w.trim().to_ascii_lowercase())
+            .filter(|w| !w.is_empty())
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        Highlighter {
+            words: words
+                .iter()
+                .map(|w| memmem::Finder::new(w.as_bytes()).into_owned())
+                .collect(),
         }
-        snippet.to_html()
+    }
+
+    /// Where the words occur in `text`, as byte ranges in text order.
+    fn find(&self, text: &str) -> Vec<(usize, usize)> {
+        // ASCII lower-casing keeps every byte offset.
+        let lower = text.to_ascii_lowercase();
+        let mut all: Vec<(usize, usize)> = self
+            .words
+            .iter()
+            .flat_map(|f| {
+                let len = f.needle().len();
+                f.find_iter(lower.as_bytes()).map(move |s| (s, s + len))
+            })
+            .collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut end = 0;
+        all.retain(|(s, e)| {
+            let keep = *s >= end;
+            if keep {
+                end = *e;
+            }
+            keep
+        });
+        all
+    }
+
+    /// A window of the text around the most matched words, HTML-escaped,
+    /// matches in `<b>`; the start of the text when none occurs.
+    fn snippet(&self, text: &str) -> String {
+        let matches = self.find(text);
+        // Byte offset of every character, and the end.
+        let bounds: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+            .collect();
+        let chars = bounds.len() - 1;
+        let char_at = |byte: usize| bounds.partition_point(|b| *b < byte);
+        let mut start = 0;
+        if chars > SNIPPET_CHARS && !matches.is_empty() {
+            // The window (starting a little before some match) holding the
+            // most matches; the earliest such window.
+            let inside = |from: usize| {
+                let to = from + SNIPPET_CHARS;
+                matches
+                    .iter()
+                    .filter(|(s, e)| char_at(*s) >= from && char_at(*e) <= to)
+                    .count()
+            };
+            let mut best = (inside(0), 0);
+            for (s, _) in &matches {
+                let from = char_at(*s).saturating_sub(SNIPPET_LEAD);
+                let from = from.min(chars - SNIPPET_CHARS);
+                let n = inside(from);
+                if n > best.0 {
+                    best = (n, from);
+                }
+            }
+            start = best.1;
+        }
+        let end = (start + SNIPPET_CHARS).min(chars);
+        let (from, to) = (bounds[start], bounds[end]);
+        let mut out = String::with_capacity((to - from) + 32);
+        if start > 0 {
+            out.push('…');
+        }
+        let mut at = from;
+        for (s, e) in matches.into_iter().filter(|(s, e)| *s >= from && *e <= to) {
+            push_escaped(&mut out, &text[at..s]);
+            out.push_str("<b>");
+            push_escaped(&mut out, &text[s..e]);
+            out.push_str("</b>");
+            at = e;
+        }
+        push_escaped(&mut out, &text[at..to]);
+        if end < chars {
+            out.push('…');
+        }
+        out
     }
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+thread_local! {
+    /// Each document's score while a search runs (kept between searches, so
+    /// that a search does not ask the allocator for fresh pages).
+    static SCORES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The `n` highest-valued documents seen, ties to the earlier address.
+struct TopN {
+    n: usize,
+    /// The worst kept entry on top.
+    heap: BinaryHeap<Ranked>,
+}
+
+struct Ranked(f64, DocAddress);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    /// Greater is worse: a lower value, or the same value further on.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl TopN {
+    fn new(n: usize) -> TopN {
+        TopN {
+            n,
+            heap: BinaryHeap::with_capacity(n.min(1024) + 1),
+        }
+    }
+
+    #[inline]
+    fn offer(&mut self, value: f64, addr: DocAddress) {
+        if self.n == 0 {
+            return;
+        }
+        if self.heap.len() < self.n {
+            self.heap.push(Ranked(value, addr));
+            return;
+        }
+        // Most documents fall short of the worst kept one.
+        let Some(worst) = self.heap.peek() else {
+            return;
+        };
+        if value < worst.0 {
+            return;
+        }
+        let entry = Ranked(value, addr);
+        if entry < *worst {
+            self.heap.pop();
+            self.heap.push(entry);
+        }
+    }
+
+    /// Best first.
+    fn into_sorted(self) -> Vec<(f64, DocAddress)> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Ranked(v, a)| (v, a))
+            .collect()
+    }
+}
+
+/// Appends `s` HTML-escaped.
+fn push_escaped(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn marks_the_longest_words_and_escapes_the_rest() {
+        let h = Highlighter::new(&words(&["低保", "最低生活保障", "app"]));
+        assert_eq!(
+            h.snippet("享受最低生活保障的<家庭>可用APP申请低保"),
+            "享受<b>最低生活保障</b>的&lt;家庭&gt;可用<b>APP</b>申请<b>低保</b>"
+        );
+    }
+
+    #[test]
+    fn without_matches_shows_the_start() {
+        let h = Highlighter::new(&words(&["助餐"]));
+        let text = "甲".repeat(200);
+        let s = h.snippet(&text);
+        assert_eq!(s, format!("{}…", "甲".repeat(SNIPPET_CHARS)));
+        assert_eq!(Highlighter::new(&[]).snippet("短文本"), "短文本");
+    }
+
+    #[test]
+    fn the_window_moves_to_the_matches() {
+        let h = Highlighter::new(&words(&["助餐"]));
+        let text = format!("{}老年助餐服务{}", "甲".repeat(200), "乙".repeat(200));
+        let s = h.snippet(&text);
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("老年<b>助餐</b>服务"), "{s}");
+        assert_eq!(
+            s.replace("<b>", "").replace("</b>", "").chars().count(),
+            SNIPPET_CHARS + 2
+        );
+    }
 }

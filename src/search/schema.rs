@@ -5,7 +5,8 @@ use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED,
     STRING,
 };
-use tantivy::TantivyDocument;
+use tantivy::store::Compressor;
+use tantivy::{IndexSettings, TantivyDocument};
 
 use super::analysis::TOKENIZER;
 use crate::catalogue::ResourceRow;
@@ -13,7 +14,10 @@ use crate::domain::RegionCode;
 
 /// Bumped whenever the schema or the analysis changes; an index built with
 /// another version is rebuilt on start.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// Characters of the body kept (after the summary) for snippets.
+const EXTRACT_BODY_CHARS: usize = 80;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
@@ -23,42 +27,49 @@ pub struct Fields {
     pub target_group: Field,
     pub scope: Field,
     pub region: Field,
+    /// Stored only: shown on a hit.
     pub title: Field,
-    pub summary: Field,
-    pub body: Field,
     pub provider: Field,
-    pub benefit: Field,
-    pub materials: Field,
-    /// Every searched text at once: queries match here (cheaper than one
-    /// query per field); the title gets an extra boost of its own.
+    /// Stored only: the summary and the start of the body, from which a
+    /// hit's snippet is cut.
+    pub extract: Field,
+    /// The words of titles, summaries and benefits (which documents hold
+    /// them, nothing more): the vocabulary pinyin queries are read against.
+    pub vocabulary: Field,
+    /// Every searched text at once: queries match here (one posting list per
+    /// word keeps queries cheap); the title is written three times so that a
+    /// word in the title counts most.
     pub all: Field,
-    pub kind_ord: Field,
-    pub dim_mask: Field,
+    /// Kind and dimensions packed into one fast field for facet counts.
+    pub facet_key: Field,
     pub valid_from: Field,
     pub valid_until: Field,
     pub remaining: Field,
     pub updated: Field,
 }
 
-/// Text fields searched by a query, with their boosts: one field holding all
-/// the text, in which the title is written three times so that a word in the
-/// title counts most (one posting list per word keeps queries cheap).
+/// Text fields searched by a query, with their boosts.
 pub fn searched_fields(f: &Fields) -> [(Field, f32); 1] {
     [(f.all, 1.0)]
 }
 
+/// How the doc store is laid out: what a hit shows is short, so it is kept
+/// uncompressed in small blocks and fetching a hit copies little else.
+pub fn index_settings() -> IndexSettings {
+    IndexSettings {
+        docstore_compression: Compressor::None,
+        docstore_blocksize: 2048,
+        ..IndexSettings::default()
+    }
+}
+
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = |stored: bool| {
+    let text = |record: IndexRecordOption| {
         let indexing = TextFieldIndexing::default()
             .set_tokenizer(TOKENIZER)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
-        let opts = TextOptions::default().set_indexing_options(indexing);
-        if stored {
-            opts.set_stored()
-        } else {
-            opts
-        }
+            .set_index_option(record);
+        TextOptions::default().set_indexing_options(indexing)
     };
     let num = || NumericOptions::default().set_indexed().set_fast();
     let fields = Fields {
@@ -68,15 +79,15 @@ pub fn build() -> (Schema, Fields) {
         target_group: b.add_text_field("target_group", STRING),
         scope: b.add_text_field("scope", STRING),
         region: b.add_text_field("region", STORED),
-        title: b.add_text_field("title", text(true)),
-        summary: b.add_text_field("summary", text(true)),
-        body: b.add_text_field("body", text(true)),
-        provider: b.add_text_field("provider", text(true)),
-        benefit: b.add_text_field("benefit", text(true)),
-        materials: b.add_text_field("materials", text(false)),
-        all: b.add_text_field("all", text(false)),
-        kind_ord: b.add_u64_field(super::stats::KIND_ORD, NumericOptions::default().set_fast()),
-        dim_mask: b.add_u64_field(super::stats::DIM_MASK, NumericOptions::default().set_fast()),
+        title: b.add_text_field("title", STORED),
+        provider: b.add_text_field("provider", STORED),
+        extract: b.add_text_field("extract", STORED),
+        vocabulary: b.add_text_field("vocabulary", text(IndexRecordOption::Basic)),
+        all: b.add_text_field("all", text(IndexRecordOption::WithFreqs)),
+        facet_key: b.add_u64_field(
+            super::stats::FACET_KEY,
+            NumericOptions::default().set_fast(),
+        ),
         valid_from: b.add_i64_field("valid_from", num().set_stored()),
         valid_until: b.add_i64_field("valid_until", num().set_stored()),
         remaining: b.add_i64_field("remaining", num()),
@@ -102,9 +113,8 @@ pub fn document(f: &Fields, r: &ResourceRow) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_text(f.ref_code, &r.ref_code);
     doc.add_text(f.kind, &r.kind);
-    doc.add_u64(f.kind_ord, super::stats::kind_ord(&r.kind));
     let dimensions = r.dimension_codes();
-    doc.add_u64(f.dim_mask, super::stats::dim_mask(&dimensions));
+    doc.add_u64(f.facet_key, super::stats::facet_key(&r.kind, &dimensions));
     for d in dimensions {
         doc.add_text(f.dimension, &d);
     }
@@ -117,10 +127,13 @@ pub fn document(f: &Fields, r: &ResourceRow) -> TantivyDocument {
     doc.add_text(f.scope, &scope);
     doc.add_text(f.region, &r.region);
     doc.add_text(f.title, &r.title);
-    doc.add_text(f.summary, &r.summary);
-    doc.add_text(f.body, &r.body);
     doc.add_text(f.provider, &r.provider);
-    doc.add_text(f.benefit, &r.benefit);
+    let body_start: String = r.body.chars().take(EXTRACT_BODY_CHARS).collect();
+    doc.add_text(f.extract, format!("{}　{}", r.summary, body_start));
+    doc.add_text(
+        f.vocabulary,
+        [r.title.as_str(), &r.summary, &r.benefit].join("\n"),
+    );
     let apply = r.apply_info();
     let materials = apply.materials.join("，");
     doc.add_text(
@@ -137,7 +150,6 @@ pub fn document(f: &Fields, r: &ResourceRow) -> TantivyDocument {
         ]
         .join("\n"),
     );
-    doc.add_text(f.materials, materials);
     doc.add_i64(
         f.valid_from,
         r.valid_from.map(day_number).unwrap_or(i64::MIN),

@@ -87,6 +87,7 @@ impl SearchIndex {
         prepared.set_payload(&payload);
         prepared.commit().map_err(tantivy_err)?;
         self.reader.reload().map_err(tantivy_err)?;
+        self.warm();
         Ok(())
     }
 
@@ -207,6 +208,7 @@ impl SearchIndex {
         if segments.len() > 1 {
             writer.merge(&segments).wait().map_err(tantivy_err)?;
             self.reader.reload().map_err(tantivy_err)?;
+            self.warm();
         }
         Ok(done)
     }
