@@ -109,6 +109,7 @@ fn main() {
         data_dir,
         database_url: None,
         jwt_secret: Some(Secret::new("bench-secret-bench-secret-bench-secret")),
+        data_key: None,
         smtp_url: None,
         token_ttl_hours: 1,
         index_config_dir: "index".into(),

@@ -39,6 +39,11 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// HS256 secret; empty means one is generated into `<data_dir>/jwt_secret`.
     pub jwt_secret: Option<Secret>,
+    /// The key personal data is encrypted with: 64 hexadecimal digits
+    /// (`AIDMATCH_DATA_KEY`); empty means one is generated into
+    /// `<data_dir>/data_key`. Instances sharing one PostgreSQL must share it.
+    #[serde(default)]
+    pub data_key: Option<Secret>,
     /// `smtp://host:port`; empty means mail is written to `<data_dir>/outbox/`.
     pub smtp_url: Option<Secret>,
     /// How long a login lasts.

@@ -17,6 +17,7 @@ use crate::auth::users::{self, UserInput};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
+use crate::privacy::DataCipher;
 use crate::search::{AnalysisConfig, SearchIndex};
 use crate::state::AppState;
 use crate::{api, web as pages};
@@ -105,6 +106,24 @@ pub fn jwt_secret(settings: &Settings) -> Result<Vec<u8>, AppError> {
     }
     let path = settings.data_dir.join("jwt_secret");
     read_or_create_secret(&path)
+}
+
+/// The cipher for personal data: the configured data key, or the one
+/// generated into the data directory; checked against the database.
+pub fn data_cipher(settings: &Settings, pool: &DbPool) -> Result<DataCipher, AppError> {
+    let hex_key = match settings
+        .data_key
+        .as_ref()
+        .filter(|k| !k.expose().is_empty())
+    {
+        Some(key) => key.expose().to_string(),
+        None => String::from_utf8(read_or_create_secret(&settings.data_dir.join("data_key"))?)
+            .map_err(|_| AppError::Internal("data_key file is not text".into()))?,
+    };
+    let cipher = DataCipher::from_hex(&hex_key)?;
+    let mut conn = pool.get()?;
+    crate::privacy::keystore::check_key(&mut conn, &cipher)?;
+    Ok(cipher)
 }
 
 fn read_or_create_secret(path: &Path) -> Result<Vec<u8>, AppError> {
@@ -225,6 +244,7 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
         settings.login_max_failures_per_account,
         settings.login_max_failures_per_address,
     );
+    let cipher = data_cipher(&settings, &pool)?;
     let search = open_search(&settings, &pool)?;
     spawn_index_sync(&search, pool.clone());
     let state = web::Data::new(AppState {
@@ -233,6 +253,7 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
         jwt,
         throttle,
         search,
+        cipher,
     });
     let server = HttpServer::new(move || {
         App::new()

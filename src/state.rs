@@ -7,6 +7,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Settings;
 use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
+use crate::privacy::DataCipher;
 use crate::search::SearchIndex;
 
 pub struct AppState {
@@ -15,6 +16,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub throttle: LoginThrottle,
     pub search: std::sync::Arc<SearchIndex>,
+    /// Encrypts and decrypts personal data.
+    pub cipher: DataCipher,
 }
 
 impl AppState {

@@ -98,10 +98,140 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    app_settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    households (id) {
+        id -> BigInt,
+        ref_code -> Text,
+        region -> Text,
+        adviser -> Nullable<Text>,
+        head_name -> Text,
+        consent -> Bool,
+        consent_by -> Nullable<Text>,
+        consent_at -> Nullable<Timestamp>,
+        address_enc -> Nullable<Text>,
+        contact_phone_enc -> Nullable<Text>,
+        contact_phone_hash -> Nullable<Text>,
+        profile -> Text,
+        identified_on -> Date,
+        status -> Text,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> BigInt,
+        household_id -> BigInt,
+        position -> BigInt,
+        name -> Text,
+        id_number_enc -> Nullable<Text>,
+        id_number_hash -> Nullable<Text>,
+        phone_enc -> Nullable<Text>,
+        phone_hash -> Nullable<Text>,
+        relation -> Text,
+        sex -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        disability_grade -> BigInt,
+        disability_type -> Nullable<Text>,
+        health -> Text,
+        employment -> Nullable<Text>,
+        student_stage -> Nullable<Text>,
+        income_monthly -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> BigInt,
+        household_id -> BigInt,
+        assessed_on -> Date,
+        scores -> Text,
+        total -> BigInt,
+        priority -> Bool,
+        risk -> Text,
+        suggested_type -> Text,
+        service_type -> Text,
+        note -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    needs (id) {
+        id -> BigInt,
+        ref_code -> Text,
+        household_id -> BigInt,
+        dimension -> Text,
+        title -> Text,
+        detail -> Text,
+        urgency -> Text,
+        quantity -> BigInt,
+        status -> Text,
+        assessment_id -> Nullable<BigInt>,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    need_events (id) {
+        id -> BigInt,
+        need_id -> BigInt,
+        status -> Text,
+        note -> Text,
+        actor -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_notes (id) {
+        id -> BigInt,
+        household_id -> BigInt,
+        noted_on -> Date,
+        kind -> Text,
+        body -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        subject -> Text,
+        field -> Text,
+        detail -> Text,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(resources -> organisations (organisation_id));
 diesel::joinable!(resource_history -> resources (resource_id));
+diesel::joinable!(members -> households (household_id));
+diesel::joinable!(assessments -> households (household_id));
+diesel::joinable!(needs -> households (household_id));
+diesel::joinable!(need_events -> needs (need_id));
+diesel::joinable!(case_notes -> households (household_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -111,4 +241,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     resource_history,
     change_log,
     regions,
+    app_settings,
+    households,
+    members,
+    assessments,
+    needs,
+    need_events,
+    case_notes,
+    audit_log,
 );

@@ -82,6 +82,8 @@ pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
         data_dir: data_dir.path().to_path_buf(),
         database_url: pg_database.as_ref().map(|(_, url)| url.clone()),
         jwt_secret: Some(Secret::new("test-secret-test-secret-test-secret-0123")),
+        // Instances sharing a database share the data key (as deployed).
+        data_key: Some(Secret::new("5a".repeat(32))),
         smtp_url: None,
         token_ttl_hours: 1,
         secure_cookies: false,

@@ -6,6 +6,7 @@ mod browser;
 mod helpers;
 mod import;
 mod pages;
+mod privacy;
 mod relevance;
 mod resources;
 mod search;

@@ -1,0 +1,5 @@
+//! Households in difficulty: their records, members and personal data, needs
+//! assessments, need lists and case notes.
+
+pub mod id_number;
+pub mod phone;

@@ -1,0 +1,8 @@
+//! Personal data protection: encryption at rest with lookup hashes, masking
+//! for display.
+
+pub mod cipher;
+pub mod keystore;
+pub mod mask;
+
+pub use cipher::DataCipher;
