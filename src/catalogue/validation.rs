@@ -2,24 +2,21 @@
 //! result is a [`ResourceInput`] whose every field is known to be valid, or
 //! the list of every field that is not, each named by its path.
 
-use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::model::{Apply, Capacity};
-use crate::domain::vocabulary::{self, DIMENSIONS, KINDS, STATUSES, TARGET_GROUPS};
+use crate::domain::fields::FieldReader as Reader;
+use crate::domain::vocabulary::{self, DIMENSIONS, KINDS, STATUSES};
 use crate::domain::RegionCode;
 use crate::eligibility::JsonLogicRule;
 use crate::error::FieldError;
 
 /// Refs that would collide with routes (`/resources/new`, `/api/v1/resources/search`).
 const RESERVED_REFS: &[&str] = &["new", "search"];
-
-static GROUP_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]{1,39}$").expect("valid regex"));
 
 static REF_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$").expect("valid regex"));
@@ -84,186 +81,6 @@ pub struct ResourceInput {
     pub apply: Apply,
     /// `None` when absent: the caller decides (new resources start as drafts).
     pub status: Option<String>,
-}
-
-/// Collects field errors while reading one JSON object.
-struct Reader<'a> {
-    obj: &'a Map<String, Value>,
-    errors: Vec<FieldError>,
-}
-
-impl<'a> Reader<'a> {
-    fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError::new(field, message));
-    }
-
-    fn present(&self, field: &str) -> Option<&'a Value> {
-        match self.obj.get(field) {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v),
-        }
-    }
-
-    fn string(&mut self, field: &str, required: bool, max_chars: usize) -> Option<String> {
-        match self.present(field) {
-            None if required => {
-                self.fail(field, format!("{field} 为必填项 ({field} is required)"));
-                None
-            }
-            None => None,
-            Some(Value::String(s)) => {
-                let s = s.trim().to_string();
-                if required && s.is_empty() {
-                    self.fail(
-                        field,
-                        format!("{field} 不能为空 ({field} must not be empty)"),
-                    );
-                    None
-                } else if s.chars().count() > max_chars {
-                    self.fail(
-                        field,
-                        format!("{field} 不能超过 {max_chars} 个字 ({field} is too long)"),
-                    );
-                    None
-                } else {
-                    Some(s)
-                }
-            }
-            Some(_) => {
-                self.fail(
-                    field,
-                    format!("{field} 必须是字符串 ({field} must be a string)"),
-                );
-                None
-            }
-        }
-    }
-
-    /// An array of codes from `table`, without duplicates.
-    fn codes(
-        &mut self,
-        field: &str,
-        table: &[(&str, &str)],
-        required: bool,
-    ) -> Option<Vec<String>> {
-        let Some(value) = self.present(field) else {
-            if required {
-                self.fail(
-                    field,
-                    format!("{field} 为必填项，至少选择一项 ({field} is required)"),
-                );
-                return None;
-            }
-            return Some(Vec::new());
-        };
-        let Value::Array(items) = value else {
-            self.fail(
-                field,
-                format!("{field} 必须是代码数组 ({field} must be an array of codes)"),
-            );
-            return None;
-        };
-        if required && items.is_empty() {
-            self.fail(
-                field,
-                format!("{field} 至少选择一项 ({field} must not be empty)"),
-            );
-            return None;
-        }
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            match item.as_str() {
-                Some(code) if vocabulary::is_known(table, code) => {
-                    if seen.insert(code.to_string()) {
-                        out.push(code.to_string());
-                    }
-                }
-                Some(code) => {
-                    self.fail(
-                        &format!("{field}[{i}]"),
-                        format!(
-                            "未知代码 \"{code}\"，可选：{} (unknown code)",
-                            vocabulary::codes(table)
-                        ),
-                    );
-                    return None;
-                }
-                None => {
-                    self.fail(
-                        &format!("{field}[{i}]"),
-                        "必须是字符串代码 (must be a string code)",
-                    );
-                    return None;
-                }
-            }
-        }
-        Some(out)
-    }
-
-    fn date(&mut self, field: &str) -> Option<Option<NaiveDate>> {
-        match self.present(field) {
-            None => Some(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Some(None),
-            Some(Value::String(s)) => match NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-                Ok(d) => Some(Some(d)),
-                Err(_) => {
-                    self.fail(
-                        field,
-                        format!("{field} 必须是 YYYY-MM-DD 格式的日期 (got \"{s}\")"),
-                    );
-                    None
-                }
-            },
-            Some(_) => {
-                self.fail(field, format!("{field} 必须是 YYYY-MM-DD 字符串或 null"));
-                None
-            }
-        }
-    }
-}
-
-/// Target groups are an open list (SPEC): the known codes and any other
-/// well-formed code (lower-case letters, digits, `_`).
-fn read_target_groups(r: &mut Reader<'_>) -> Option<Vec<String>> {
-    let Some(value) = r.present("target_groups") else {
-        return Some(Vec::new());
-    };
-    let Value::Array(items) = value else {
-        r.fail(
-            "target_groups",
-            "target_groups 必须是代码数组 (must be an array of codes)",
-        );
-        return None;
-    };
-    let mut out: Vec<String> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        match item.as_str() {
-            Some(code) if vocabulary::is_known(TARGET_GROUPS, code) || GROUP_RE.is_match(code) => {
-                if !out.iter().any(|c| c == code) {
-                    out.push(code.to_string());
-                }
-            }
-            Some(code) => {
-                r.fail(
-                    &format!("target_groups[{i}]"),
-                    format!(
-                        "服务对象代码 \"{code}\" 格式不对：应为小写字母、数字和下划线，如 {} (malformed code)",
-                        vocabulary::codes(&TARGET_GROUPS[..4])
-                    ),
-                );
-                return None;
-            }
-            None => {
-                r.fail(
-                    &format!("target_groups[{i}]"),
-                    "必须是字符串代码 (must be a string code)",
-                );
-                return None;
-            }
-        }
-    }
-    Some(out)
 }
 
 fn non_negative_int(v: &Value) -> Option<i64> {
@@ -438,10 +255,7 @@ pub fn validate_resource(value: &Value) -> Result<ResourceInput, Vec<FieldError>
             "资源必须是 JSON 对象 (a resource must be a JSON object)",
         )]);
     };
-    let mut r = Reader {
-        obj,
-        errors: Vec::new(),
-    };
+    let mut r = Reader::new(obj);
     for key in obj.keys() {
         if !CONTRACT_FIELDS.contains(&key.as_str()) && !OUTPUT_ONLY_FIELDS.contains(&key.as_str()) {
             r.fail(key, format!("未知字段 \"{key}\" (unknown field)"));
@@ -488,7 +302,7 @@ pub fn validate_resource(value: &Value) -> Result<ResourceInput, Vec<FieldError>
         None => None,
     };
     let dimensions = r.codes("dimensions", DIMENSIONS, true);
-    let target_groups = read_target_groups(&mut r);
+    let target_groups = r.target_groups("target_groups");
     let eligibility = match r.present("eligibility") {
         None => Some(None),
         Some(rule) => match JsonLogicRule::parse(rule) {
