@@ -376,7 +376,10 @@ mod tests {
         assert_eq!(r.number("area_m2", 0.0, 10_000.0), Some(Some(32.5)));
         assert_eq!(r.integer("grade", 0, 4), None);
         assert_eq!(r.integer("missing", 0, 4), Some(None));
-        assert_eq!(r.code("dimension", DIMENSIONS, true), Some(Some("housing".into())));
+        assert_eq!(
+            r.code("dimension", DIMENSIONS, true),
+            Some(Some("housing".into()))
+        );
         assert_eq!(r.code("other", DIMENSIONS, false), None);
         assert_eq!(r.code("absent", DIMENSIONS, false), Some(None));
         r.reject_unknown(&["consent", "area_m2", "grade", "dimension", "other"]);

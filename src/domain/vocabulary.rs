@@ -60,6 +60,88 @@ pub const STATUSES: &[(&str, &str)] = &[
 ];
 
 /// The label of `code` in `table`, or the code itself when unknown.
+/// How a household member is related to the head of the household.
+pub const RELATIONS: &[(&str, &str)] = &[
+    ("self", "本人"),
+    ("spouse", "配偶"),
+    ("child", "子女"),
+    ("parent", "父母"),
+    ("grandchild", "孙子女"),
+    ("grandparent", "祖父母"),
+    ("sibling", "兄弟姐妹"),
+    ("other", "其他"),
+];
+
+pub const SEXES: &[(&str, &str)] = &[("M", "男"), ("F", "女")];
+
+pub const DISABILITY_TYPES: &[(&str, &str)] = &[
+    ("visual", "视力残疾"),
+    ("hearing", "听力残疾"),
+    ("speech", "言语残疾"),
+    ("physical", "肢体残疾"),
+    ("intellectual", "智力残疾"),
+    ("mental", "精神残疾"),
+    ("multiple", "多重残疾"),
+];
+
+pub const HEALTH_TAGS: &[(&str, &str)] = &[
+    ("chronic", "慢性病"),
+    ("serious_illness", "重病"),
+    ("bedridden", "卧床"),
+    ("pregnant", "孕期"),
+];
+
+pub const EMPLOYMENT: &[(&str, &str)] = &[
+    ("employed", "在职"),
+    ("unemployed", "失业"),
+    ("retired", "退休"),
+    ("student", "在学"),
+    ("unable", "无劳动能力"),
+    ("flexible", "灵活就业"),
+    ("farmer", "务农"),
+];
+
+pub const STUDENT_STAGES: &[(&str, &str)] = &[
+    ("preschool", "学前"),
+    ("primary", "小学"),
+    ("junior", "初中"),
+    ("senior", "高中"),
+    ("vocational", "中职"),
+    ("undergraduate", "大学"),
+    ("postgraduate", "研究生"),
+];
+
+/// Risk levels of a household (黄色预警, 红色风险).
+pub const RISK_LEVELS: &[(&str, &str)] = &[
+    ("green", "绿色"),
+    ("yellow", "黄色预警"),
+    ("red", "红色风险"),
+];
+
+/// Service types an assessment leads to.
+pub const SERVICE_TYPES: &[(&str, &str)] = &[
+    ("basic", "基础保障型"),
+    ("development", "发展支持型"),
+    ("crisis", "危机干预型"),
+];
+
+pub const URGENCIES: &[(&str, &str)] = &[("high", "紧急"), ("medium", "一般"), ("low", "不急")];
+
+pub const NEED_STATUSES: &[(&str, &str)] = &[
+    ("open", "待对接"),
+    ("matched", "已对接"),
+    ("fulfilled", "已满足"),
+    ("closed", "已关闭"),
+];
+
+/// Kinds of case notes (服务记录).
+pub const NOTE_KINDS: &[(&str, &str)] = &[
+    ("home_visit", "入户走访"),
+    ("phone", "电话联系"),
+    ("referral", "转介"),
+    ("meeting", "个案会议"),
+];
+
 pub fn label<'a>(table: &'a [(&'a str, &'a str)], code: &'a str) -> &'a str {
     table
         .iter()
