@@ -1,6 +1,8 @@
 //! Households in difficulty: their records, members and personal data, needs
 //! assessments, need lists and case notes.
 
+pub mod assessment;
+pub mod deadlines;
 pub mod id_number;
 pub mod phone;
 pub mod validation;
