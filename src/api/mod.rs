@@ -2,6 +2,7 @@
 //! with `Authorization: Bearer <token>` from `POST /api/v1/auth/token`.
 
 pub mod auth;
+pub mod households;
 pub mod openapi;
 pub mod organisations;
 pub mod regions;
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/openapi.json", web::get().to(openapi::document))
             .configure(auth::configure)
             .configure(resources::configure)
+            .configure(households::configure)
             .configure(users::configure)
             .configure(organisations::configure)
             .configure(regions::configure)

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{auth, organisations, regions, resources, users};
+use super::{auth, households, organisations, regions, resources, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,13 @@ use super::{auth, organisations, regions, resources, users};
         organisations::upsert,
         regions::list,
         regions::upsert,
+        households::list,
+        households::create,
+        households::read,
+        households::replace,
+        households::reveal,
+        households::lookup,
+        households::audit_log,
     ),
     components(schemas(
         crate::catalogue::ResourceDoc,
@@ -43,6 +50,12 @@ use super::{auth, organisations, regions, resources, users};
         auth::Credentials,
         auth::PasswordChange,
         auth::TokenResponse,
+        households::HouseholdSummary,
+        households::RevealRequest,
+        households::Revealed,
+        households::LookupRequest,
+        crate::households::view::RevealField,
+        crate::privacy::audit::AuditEntry,
     ))
 )]
 pub struct ApiDoc;

@@ -1,8 +1,11 @@
 //! Households in difficulty: their records, members and personal data, needs
 //! assessments, need lists and case notes.
 
+pub mod access;
 pub mod assessment;
 pub mod deadlines;
 pub mod id_number;
 pub mod phone;
+pub mod repository;
 pub mod validation;
+pub mod view;

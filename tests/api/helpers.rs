@@ -121,7 +121,8 @@ pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
     })
 }
 
-/// One account per role: `admin`, `adviser` (310118-003), `charity_a`
+/// One account per role: `admin`, `adviser` (310118-003), `adviser_b`
+/// (310104, another district), `charity_a`
 /// (organisation A), `charity_b` (organisation B), `charity_none` (no organisation).
 fn seed_accounts(settings: &Settings) {
     let pool = open_database(settings).expect("open database");
@@ -142,9 +143,10 @@ fn seed_accounts(settings: &Settings) {
         )
         .expect("organisation");
     }
-    let accounts: [(&str, &str, Option<&str>, Vec<String>); 4] = [
+    let accounts: [(&str, &str, Option<&str>, Vec<String>); 5] = [
         ("admin", "admin", None, vec![]),
         ("adviser", "adviser", None, vec!["310118-003".into()]),
+        ("adviser_b", "adviser", None, vec!["310104".into()]),
         ("charity_a", "charity", Some(ORG_A), vec![]),
         ("charity_b", "charity", Some(ORG_B), vec![]),
     ];

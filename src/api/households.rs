@@ -1,0 +1,383 @@
+//! `/api/v1/households`: list, create, read, replace; reveal one masked
+//! value (audited); find a household by an ID number. `/api/v1/audit`: the
+//! audit log, for admins.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Page, Paging};
+use crate::auth::{ApiUser, Identity, Role};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::households::repository::{self, Household, ListQuery};
+use crate::households::validation::{validate_household, HouseholdInput};
+use crate::households::view::{self, RevealField};
+use crate::households::{access, id_number};
+use crate::privacy::audit::{self, AuditEntry};
+use crate::privacy::DataCipher;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/households", web::get().to(list))
+        .route("/households", web::post().to(create))
+        .route("/households/lookup", web::post().to(lookup))
+        .route("/households/{ref}", web::get().to(read))
+        .route("/households/{ref}", web::put().to(replace))
+        .route("/households/{ref}/reveal", web::post().to(reveal))
+        .route("/audit", web::get().to(audit_log));
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// Loads a household the caller may see.
+fn visible(conn: &mut DbConnection, who: &Identity, ref_code: &str) -> Result<Household, AppError> {
+    if who.role == Role::Charity {
+        access::scope(who)?;
+    }
+    let h = repository::find(conn, ref_code)?
+        .ok_or_else(|| AppError::not_found(&format!("家庭 {ref_code}")))?;
+    access::check_visible(who, &h.row)?;
+    Ok(h)
+}
+
+/// The adviser a household is assigned to: the one named (who must be an
+/// active adviser covering its region), or the adviser recording it.
+fn adviser_for(
+    conn: &mut DbConnection,
+    who: &Identity,
+    input: &HouseholdInput,
+) -> Result<Option<String>, AppError> {
+    let Some(name) = &input.adviser else {
+        return Ok((who.role == Role::Adviser).then(|| who.username.clone()));
+    };
+    let user = crate::auth::users::find_by_username(conn, name)?
+        .filter(|u| u.active && u.role == "adviser")
+        .ok_or_else(|| {
+            AppError::field(
+                "adviser",
+                format!("没有名为 {name} 的救助顾问账号 (no such adviser)"),
+            )
+        })?;
+    let regions = crate::auth::users::regions_of(conn, user.id)?;
+    let covers = regions
+        .iter()
+        .filter_map(|r| crate::domain::RegionCode::parse(r).ok())
+        .any(|r| r.covers(input.region.as_str()));
+    if !covers {
+        return Err(AppError::field(
+            "adviser",
+            format!(
+                "{name} 不负责地区 {} (the adviser does not cover this region)",
+                input.region.as_str()
+            ),
+        ));
+    }
+    Ok(Some(user.username))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Substring of the household's name or ref.
+    pub q: Option<String>,
+    /// Region prefix.
+    pub region: Option<String>,
+    /// Only this adviser's households (username).
+    pub adviser: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HouseholdSummary {
+    #[serde(rename = "ref")]
+    pub ref_code: String,
+    pub region: String,
+    pub head_name: String,
+    pub adviser: Option<String>,
+    pub consent: bool,
+    pub identified_on: chrono::NaiveDate,
+    pub version: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/households", params(ListParams, Paging),
+    responses((status = 200, body = Page<HouseholdSummary>), (status = 401), (status = 403)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    params: web::Query<ListParams>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, AppError> {
+    let scope = access::scope(&user.0)?;
+    let params = params.into_inner();
+    let paging = *paging;
+    let page = state
+        .db(move |conn| {
+            let q = ListQuery {
+                text: params.q,
+                region: params.region.filter(|r| !r.is_empty()),
+                adviser: params.adviser.filter(|a| !a.is_empty()),
+                page: paging.page(),
+                per_page: paging.per_page(),
+            };
+            let (rows, total) = repository::list(conn, &scope, &q)?;
+            let items = rows
+                .into_iter()
+                .map(|r| HouseholdSummary {
+                    ref_code: r.ref_code,
+                    region: r.region,
+                    head_name: r.head_name,
+                    adviser: r.adviser,
+                    consent: r.consent,
+                    identified_on: r.identified_on,
+                    version: r.version,
+                })
+                .collect();
+            Ok(Page {
+                total,
+                page: q.page,
+                per_page: q.per_page,
+                items,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[utoipa::path(post, path = "/api/v1/households", request_body = Object,
+    responses((status = 201, body = Object, description = "the household, personal data masked"),
+              (status = 403), (status = 409), (status = 422)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let who = user.0;
+    access::scope(&who)?;
+    let input = validate_household(&body, today()).map_err(AppError::Validation)?;
+    access::check_create(&who, &input.region)?;
+    let cipher = state.cipher.clone();
+    let doc = state
+        .db(move |conn| {
+            let adviser = adviser_for(conn, &who, &input)?;
+            let h = repository::create(
+                conn,
+                &cipher,
+                &input,
+                adviser.as_deref(),
+                &who.username,
+                today(),
+            )?;
+            view::household_json(&cipher, &h, today())
+        })
+        .await?;
+    let location = format!(
+        "/api/v1/households/{}",
+        doc["ref"].as_str().unwrap_or_default()
+    );
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", location))
+        .json(doc))
+}
+
+#[utoipa::path(get, path = "/api/v1/households/{ref}",
+    responses((status = 200, body = Object, description = "the household, personal data masked"),
+              (status = 403), (status = 404)))]
+pub async fn read(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let ref_code = path.into_inner();
+    let cipher = state.cipher.clone();
+    let doc = state
+        .db(move |conn| {
+            let h = visible(conn, &user.0, &ref_code)?;
+            audit::record(conn, &user.0.username, "view", &h.row.ref_code, "", "")?;
+            view::household_json(&cipher, &h, today())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+#[utoipa::path(put, path = "/api/v1/households/{ref}", request_body = Object,
+    responses((status = 200, body = Object), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn replace(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let who = user.0;
+    access::scope(&who)?;
+    let ref_code = path.into_inner();
+    let body = body.into_inner();
+    if let Some(r) = body.get("ref").and_then(Value::as_str) {
+        if r != ref_code {
+            return Err(AppError::field(
+                "ref",
+                "编号不能修改 (the ref cannot change)",
+            ));
+        }
+    }
+    let version = body.get("version").and_then(Value::as_i64);
+    let input = validate_household(&body, today()).map_err(AppError::Validation)?;
+    let cipher = state.cipher.clone();
+    let doc = state
+        .db(move |conn| {
+            let current = visible(conn, &who, &ref_code)?;
+            access::check_create(&who, &input.region)?;
+            if current.row.consent && !input.consent {
+                return Err(AppError::field(
+                    "consent",
+                    "已记录的同意不能在此撤回；撤回同意请关闭档案 (recorded consent cannot be withdrawn here)",
+                ));
+            }
+            let h = repository::update(conn, &cipher, &ref_code, &input, version, &who.username)?;
+            view::household_json(&cipher, &h, today())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RevealRequest {
+    pub field: RevealField,
+    /// Which member (from 0), for `id_number` and `phone`.
+    pub member: Option<usize>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Revealed {
+    pub field: String,
+    pub value: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/households/{ref}/reveal", request_body = RevealRequest,
+    responses((status = 200, body = Revealed), (status = 403), (status = 404), (status = 422)))]
+pub async fn reveal(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+    body: web::Json<RevealRequest>,
+) -> Result<HttpResponse, AppError> {
+    let ref_code = path.into_inner();
+    let request = body.into_inner();
+    let cipher: DataCipher = state.cipher.clone();
+    let revealed = state
+        .db(move |conn| {
+            let h = visible(conn, &user.0, &ref_code)?;
+            access::check_reveal(&user.0, &h.row)?;
+            let (value, subject) = view::reveal(&cipher, &h, request.field, request.member)?;
+            // No reveal without its audit entry: the value is returned only
+            // once the entry is written.
+            audit::record(
+                conn,
+                &user.0.username,
+                "reveal",
+                &subject,
+                request.field.as_str(),
+                "",
+            )?;
+            Ok(Revealed {
+                field: request.field.as_str().to_string(),
+                value,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(revealed))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct LookupRequest {
+    pub id_number: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/households/lookup", request_body = LookupRequest,
+    responses((status = 200, body = Page<HouseholdSummary>), (status = 403), (status = 422)))]
+pub async fn lookup(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: web::Json<LookupRequest>,
+) -> Result<HttpResponse, AppError> {
+    let who = user.0;
+    access::scope(&who)?;
+    let id = id_number::parse(&body.id_number)
+        .map_err(|e| AppError::field("id_number", e.to_string()))?;
+    let cipher = state.cipher.clone();
+    let page = state
+        .db(move |conn| {
+            let mut items = Vec::new();
+            for r in repository::refs_by_id_number(conn, &cipher, &id.number)? {
+                let Some(h) = repository::find(conn, &r)? else {
+                    continue;
+                };
+                if access::check_visible(&who, &h.row).is_err() {
+                    continue;
+                }
+                audit::record(
+                    conn,
+                    &who.username,
+                    "lookup",
+                    &h.row.ref_code,
+                    "id_number",
+                    "",
+                )?;
+                items.push(HouseholdSummary {
+                    ref_code: h.row.ref_code,
+                    region: h.row.region,
+                    head_name: h.row.head_name,
+                    adviser: h.row.adviser,
+                    consent: h.row.consent,
+                    identified_on: h.row.identified_on,
+                    version: h.row.version,
+                });
+            }
+            Ok(Page {
+                total: items.len() as i64,
+                page: 1,
+                per_page: items.len() as i64,
+                items,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditParams {
+    /// A household ref: its entries and its members'.
+    pub subject: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditParams, Paging),
+    responses((status = 200, body = Page<AuditEntry>), (status = 403)))]
+pub async fn audit_log(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    params: web::Query<AuditParams>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, AppError> {
+    if !user.0.is_admin() {
+        return Err(AppError::Forbidden(
+            "只有管理员可以查看审计日志 (only admins read the audit log)".into(),
+        ));
+    }
+    let subject = params.into_inner().subject.filter(|s| !s.is_empty());
+    let paging = *paging;
+    let page = state
+        .db(move |conn| {
+            let (items, total) =
+                audit::list(conn, subject.as_deref(), paging.page(), paging.per_page())?;
+            Ok(Page {
+                total,
+                page: paging.page(),
+                per_page: paging.per_page(),
+                items,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}

@@ -1,0 +1,217 @@
+//! Household records over the API: region scoping, validation of ID numbers,
+//! encryption at rest, masking, reveals written to the audit log.
+
+use aidmatch::households::id_number::check_char;
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+
+crate::backend_tests!(
+    households_are_scoped_masked_and_encrypted,
+    bad_id_numbers_are_refused_and_nothing_is_written,
+);
+
+/// A valid ID number from its first 17 digits.
+fn id(first17: &str) -> String {
+    format!("{first17}{}", check_char(first17.as_bytes()))
+}
+
+fn household(region: &str) -> Value {
+    json!({
+        "region": region,
+        "address": "上海市青浦区香花桥街道新桥路88弄5号301室",
+        "contact_phone": "13812345678",
+        "hukou_local": true,
+        "housing": { "owned": false, "area_m2": 32.5 },
+        "assets": { "financial": 20000 },
+        "monthly": { "medical_expense": 800, "education_expense": 0, "rent": 1200 },
+        "status": ["dibao"],
+        "members": [
+            { "name": "张建国", "id_number": id("31022919500302123"), "relation": "self",
+              "sex": "M", "birth_date": "1950-03-02", "health": ["chronic"],
+              "employment": "retired", "income_monthly": 2600 },
+            { "name": "李秀英", "id_number": id("31022919520815124"), "relation": "spouse",
+              "sex": "F", "birth_date": "1952-08-15", "disability_grade": 2,
+              "disability_type": "physical", "phone": "13900001111" }
+        ],
+        "consent": true
+    })
+}
+
+async fn households_are_scoped_masked_and_encrypted(app: TestApp) {
+    let adviser = app.token("adviser").await;
+    let other = app.token("adviser_b").await;
+    let admin = app.token("admin").await;
+    let charity = app.token("charity_a").await;
+    let full_id = id("31022919500302123");
+
+    let (status, created) = app
+        .post(
+            "/api/v1/households",
+            Some(&adviser),
+            &household("310118-003-012"),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let r = created["ref"].as_str().unwrap().to_string();
+    assert_eq!(created["adviser"], "adviser");
+    // Masked in the response.
+    let masked_id = format!("310***********{}", &full_id[14..]);
+    assert_eq!(created["members"][0]["id_number"], masked_id.as_str());
+    assert_eq!(created["contact_phone"], "138****5678");
+    assert_eq!(created["members"][1]["phone"], "139****1111");
+    assert_eq!(created["address"], "上海市青浦区香花桥街道新桥路****");
+    assert!(created["members"][0]["age"].as_u64().unwrap() >= 76);
+    assert!(!created.to_string().contains(&full_id));
+
+    // Scoping: the adviser sees it; another district's adviser gets 404; a
+    // charity 403; nobody without a login.
+    let path = format!("/api/v1/households/{r}");
+    let (status, body) = app.get(&path, Some(&adviser)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.to_string().contains(&full_id));
+    assert_eq!(app.get(&path, Some(&other)).await.0, 404);
+    assert_eq!(app.get(&path, Some(&charity)).await.0, 403);
+    assert_eq!(app.get(&path, None).await.0, 401);
+    assert_eq!(app.get("/api/v1/households", Some(&charity)).await.0, 403);
+    let (_, mine) = app.get("/api/v1/households", Some(&adviser)).await;
+    assert_eq!(mine["total"], 1);
+    let (_, theirs) = app.get("/api/v1/households", Some(&other)).await;
+    assert_eq!(theirs["total"], 0);
+    let (_, all) = app.get("/api/v1/households", Some(&admin)).await;
+    assert_eq!(all["total"], 1);
+    // Recording outside one's own region is refused.
+    let (status, body) = app
+        .post(
+            "/api/v1/households",
+            Some(&other),
+            &household("310118-003-012"),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let reveal = json!({"field": "id_number", "member": 0});
+    assert_eq!(
+        app.post(&format!("{path}/reveal"), Some(&other), &reveal)
+            .await
+            .0,
+        404
+    );
+
+    // Encrypted at rest: the ID number and phone are nowhere in the database.
+    let mut leaked = Vec::new();
+    for file in ["aidmatch.db", "aidmatch.db-wal"] {
+        if let Ok(bytes) = std::fs::read(app.data_dir().join(file)) {
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in [full_id.as_str(), "13812345678", "新桥路88弄"] {
+                if text.contains(secret) {
+                    leaked.push(format!("{file}: {secret}"));
+                }
+            }
+        }
+    }
+    assert!(leaked.is_empty(), "plain personal data on disk: {leaked:?}");
+
+    // Reveal: the adviser sees one value, and the audit log says so.
+    let (status, shown) = app
+        .post(&format!("{path}/reveal"), Some(&adviser), &reveal)
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["value"], full_id.as_str());
+    let (status, _) = app
+        .post(&format!("{path}/reveal"), Some(&admin), &reveal)
+        .await;
+    assert_eq!(status, 403);
+    let (status, log) = app
+        .get(&format!("/api/v1/audit?subject={r}"), Some(&admin))
+        .await;
+    assert_eq!(status, 200, "{log}");
+    let reveals: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "reveal")
+        .collect();
+    assert_eq!(reveals.len(), 1, "{log}");
+    assert_eq!(reveals[0]["actor"], "adviser");
+    assert_eq!(reveals[0]["field"], "id_number");
+    assert_eq!(reveals[0]["subject"], format!("{r}/members[0]"));
+    assert!(!log.to_string().contains(&full_id));
+    assert_eq!(app.get("/api/v1/audit", Some(&adviser)).await.0, 403);
+
+    // Found by ID number (keyed hash), only by those who may see it.
+    let lookup = json!({"id_number": full_id});
+    let (_, found) = app
+        .post("/api/v1/households/lookup", Some(&adviser), &lookup)
+        .await;
+    assert_eq!(found["items"][0]["ref"], r.as_str(), "{found}");
+    let (_, none) = app
+        .post("/api/v1/households/lookup", Some(&other), &lookup)
+        .await;
+    assert_eq!(none["total"], 0);
+
+    // Updates are optimistic.
+    let mut changed = household("310118-003-012");
+    changed["version"] = json!(1);
+    changed["address"] = json!("上海市青浦区香花桥街道新桥路90弄1号");
+    let (status, updated) = app.put(&path, Some(&adviser), &changed).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["version"], 2);
+    let (status, _) = app.put(&path, Some(&adviser), &changed).await;
+    assert_eq!(status, 409);
+}
+
+async fn bad_id_numbers_are_refused_and_nothing_is_written(app: TestApp) {
+    let adviser = app.token("adviser").await;
+    let good = id("31022919500302123");
+    let wrong_check = format!(
+        "{}{}",
+        &good[..17],
+        if good.ends_with('0') { '1' } else { '0' }
+    );
+
+    let mut bad_check = household("310118-003-012");
+    bad_check["members"][0]["id_number"] = json!(wrong_check);
+    let (status, body) = app
+        .post("/api/v1/households", Some(&adviser), &bad_check)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["details"][0]["field"], "members[0].id_number",
+        "{body}"
+    );
+    assert!(body["error"]["details"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("校验位"));
+
+    let mut mismatch = household("310118-003-012");
+    mismatch["members"][0]["birth_date"] = json!("1950-03-03");
+    let (status, body) = app
+        .post("/api/v1/households", Some(&adviser), &mismatch)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["details"][0]["field"],
+        "members[0].birth_date"
+    );
+
+    let mut no_consent = household("310118-003-012");
+    no_consent["consent"] = json!(false);
+    let (status, body) = app
+        .post("/api/v1/households", Some(&adviser), &no_consent)
+        .await;
+    assert_eq!(status, 422, "{body}");
+
+    let (_, list) = app.get("/api/v1/households", Some(&adviser)).await;
+    assert_eq!(list["total"], 0, "nothing was written");
+
+    // A name and region only, before consent: kept.
+    let minimal = json!({"region": "310118-003-012", "consent": false,
+                         "members": [{"name": "王阿婆"}]});
+    let (status, body) = app
+        .post("/api/v1/households", Some(&adviser), &minimal)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["consent"], false);
+    assert_eq!(body["head_name"], "王阿婆");
+}
