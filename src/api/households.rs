@@ -10,6 +10,7 @@ use super::{Page, Paging};
 use crate::auth::{ApiUser, Identity, Role};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::households::history::{self, NoteRow};
 use crate::households::repository::{self, Household, ListQuery};
 use crate::households::validation::{validate_household, HouseholdInput};
 use crate::households::view::{self, RevealField};
@@ -25,6 +26,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/households/{ref}", web::get().to(read))
         .route("/households/{ref}", web::put().to(replace))
         .route("/households/{ref}/reveal", web::post().to(reveal))
+        .route(
+            "/households/{ref}/assessments",
+            web::get().to(list_assessments),
+        )
+        .route("/households/{ref}/assessments", web::post().to(assess))
+        .route("/households/{ref}/notes", web::get().to(list_notes))
+        .route("/households/{ref}/notes", web::post().to(add_note))
         .route("/audit", web::get().to(audit_log));
 }
 
@@ -380,4 +388,97 @@ pub async fn audit_log(
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+fn require_consent(h: &Household) -> Result<(), AppError> {
+    if h.row.consent {
+        Ok(())
+    } else {
+        Err(AppError::field(
+            "consent",
+            "未记录本人同意，只能保存姓名和地区；请先记录同意 (record consent first)",
+        ))
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/households/{ref}/assessments", request_body = Object,
+    responses((status = 201, body = Object, description = "the assessment with its total, priority and suggestions"),
+              (status = 403), (status = 404), (status = 422)))]
+pub async fn assess(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let ref_code = path.into_inner();
+    let input = history::parse_assessment(&body, today()).map_err(AppError::Validation)?;
+    let row = state
+        .db(move |conn| {
+            let h = visible(conn, &user.0, &ref_code)?;
+            require_consent(&h)?;
+            history::add_assessment(conn, h.row.id, &h.row.ref_code, &input, &user.0.username)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(row.to_json()))
+}
+
+#[utoipa::path(get, path = "/api/v1/households/{ref}/assessments",
+    responses((status = 200, body = Object, description = "every assessment, newest first"), (status = 404)))]
+pub async fn list_assessments(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let ref_code = path.into_inner();
+    let items = state
+        .db(move |conn| {
+            let h = visible(conn, &user.0, &ref_code)?;
+            history::assessments_of(conn, h.row.id)
+        })
+        .await?;
+    let items: Vec<Value> = items.iter().map(|a| a.to_json()).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "total": items.len(), "items": items })))
+}
+
+#[utoipa::path(post, path = "/api/v1/households/{ref}/notes", request_body = Object,
+    responses((status = 201, body = NoteRow), (status = 403), (status = 404), (status = 422)))]
+pub async fn add_note(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let ref_code = path.into_inner();
+    let (noted_on, kind, text) =
+        history::parse_note(&body, today()).map_err(AppError::Validation)?;
+    let row = state
+        .db(move |conn| {
+            let h = visible(conn, &user.0, &ref_code)?;
+            require_consent(&h)?;
+            history::add_note(conn, h.row.id, noted_on, &kind, &text, &user.0.username)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+#[utoipa::path(get, path = "/api/v1/households/{ref}/notes",
+    responses((status = 200, body = Page<NoteRow>), (status = 404)))]
+pub async fn list_notes(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let ref_code = path.into_inner();
+    let items = state
+        .db(move |conn| {
+            let h = visible(conn, &user.0, &ref_code)?;
+            history::notes_of(conn, h.row.id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        total: items.len() as i64,
+        page: 1,
+        per_page: items.len() as i64,
+        items,
+    }))
 }

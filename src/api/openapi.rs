@@ -36,6 +36,10 @@ use super::{auth, households, organisations, regions, resources, users};
         households::reveal,
         households::lookup,
         households::audit_log,
+        households::assess,
+        households::list_assessments,
+        households::add_note,
+        households::list_notes,
     ),
     components(schemas(
         crate::catalogue::ResourceDoc,
@@ -56,6 +60,7 @@ use super::{auth, households, organisations, regions, resources, users};
         households::LookupRequest,
         crate::households::view::RevealField,
         crate::privacy::audit::AuditEntry,
+        crate::households::history::NoteRow,
     ))
 )]
 pub struct ApiDoc;

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod assessment;
 pub mod deadlines;
+pub mod history;
 pub mod id_number;
 pub mod phone;
 pub mod repository;

@@ -9,6 +9,7 @@ use crate::helpers::TestApp;
 crate::backend_tests!(
     households_are_scoped_masked_and_encrypted,
     bad_id_numbers_are_refused_and_nothing_is_written,
+    assessments_score_suggest_and_keep_history,
 );
 
 /// A valid ID number from its first 17 digits.
@@ -214,4 +215,113 @@ async fn bad_id_numbers_are_refused_and_nothing_is_written(app: TestApp) {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["consent"], false);
     assert_eq!(body["head_name"], "王阿婆");
+}
+
+fn scores(pairs: &[(&str, u64)]) -> Value {
+    let mut all = serde_json::Map::new();
+    for (code, _) in aidmatch::domain::vocabulary::DIMENSIONS {
+        all.insert(code.to_string(), json!(0));
+    }
+    for (d, v) in pairs {
+        all.insert(d.to_string(), json!(v));
+    }
+    Value::Object(all)
+}
+
+async fn assessments_score_suggest_and_keep_history(app: TestApp) {
+    let adviser = app.token("adviser").await;
+    let other = app.token("adviser_b").await;
+    let (_, created) = app
+        .post(
+            "/api/v1/households",
+            Some(&adviser),
+            &household("310118-003-012"),
+        )
+        .await;
+    let path = format!("/api/v1/households/{}", created["ref"].as_str().unwrap());
+
+    // A light assessment first: yellow, basic, a need suggested for daily care.
+    let light = json!({"assessed_on": "2026-01-10",
+                       "scores": scores(&[("daily_care", 3), ("medical", 2)])});
+    let (status, first) = app
+        .post(&format!("{path}/assessments"), Some(&adviser), &light)
+        .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["total"], 10);
+    assert_eq!(first["priority"], false);
+    assert_eq!(first["risk"], "yellow");
+    assert_eq!(first["service_type"], "basic");
+    assert_eq!(first["suggested_needs"], json!(["daily_care"]));
+
+    // Then a heavy one above the 70 line: red, crisis, unless overridden.
+    let mut heavy: Vec<(&str, u64)> = aidmatch::domain::vocabulary::DIMENSIONS
+        .iter()
+        .map(|(c, _)| (*c, 3))
+        .collect();
+    heavy[0].1 = 4; // 37 of 48 points
+    let body = json!({"scores": scores(&heavy), "service_type": "basic", "note": "家中突发变故"});
+    let (status, second) = app
+        .post(&format!("{path}/assessments"), Some(&adviser), &body)
+        .await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["total"], 77);
+    assert_eq!(second["priority"], true);
+    assert_eq!(second["risk"], "red");
+    assert_eq!(second["suggested_type"], "crisis");
+    assert_eq!(
+        second["service_type"], "basic",
+        "the adviser's choice is kept"
+    );
+
+    let (_, history) = app
+        .get(&format!("{path}/assessments"), Some(&adviser))
+        .await;
+    assert_eq!(history["total"], 2);
+    assert_eq!(history["items"][0]["total"], 77, "newest first");
+    assert_eq!(history["items"][1]["total"], 10);
+
+    // Bad scores are named; another district's adviser cannot assess.
+    let bad = json!({"scores": {"housing": 9}, "risk": "purple"});
+    let (status, body) = app
+        .post(&format!("{path}/assessments"), Some(&adviser), &bad)
+        .await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"scores.housing") && fields.contains(&"risk"),
+        "{body}"
+    );
+    assert_eq!(
+        app.post(&format!("{path}/assessments"), Some(&other), &light)
+            .await
+            .0,
+        404
+    );
+
+    // Case notes on a timeline.
+    let note = json!({"kind": "home_visit", "text": "首次入户走访，老人独居，需助餐。", "noted_on": "2026-01-12"});
+    let (status, saved) = app
+        .post(&format!("{path}/notes"), Some(&adviser), &note)
+        .await;
+    assert_eq!(status, 201, "{saved}");
+    assert_eq!(saved["kind"], "home_visit");
+    let (status, _) = app
+        .post(
+            &format!("{path}/notes"),
+            Some(&adviser),
+            &json!({"kind": "chat", "text": ""}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (_, notes) = app.get(&format!("{path}/notes"), Some(&adviser)).await;
+    assert_eq!(notes["total"], 1);
+    assert_eq!(
+        notes["items"][0]["text"],
+        "首次入户走访，老人独居，需助餐。"
+    );
 }
