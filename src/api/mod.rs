@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod households;
+pub mod needs;
 pub mod openapi;
 pub mod organisations;
 pub mod regions;
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(auth::configure)
             .configure(resources::configure)
             .configure(households::configure)
+            .configure(needs::configure)
             .configure(users::configure)
             .configure(organisations::configure)
             .configure(regions::configure)

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{auth, households, organisations, regions, resources, users};
+use super::{auth, households, needs, organisations, regions, resources, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +40,12 @@ use super::{auth, households, organisations, regions, resources, users};
         households::list_assessments,
         households::add_note,
         households::list_notes,
+        needs::list,
+        needs::create,
+        needs::read,
+        needs::replace,
+        needs::set_status,
+        needs::history,
     ),
     components(schemas(
         crate::catalogue::ResourceDoc,
@@ -61,6 +67,9 @@ use super::{auth, households, organisations, regions, resources, users};
         crate::households::view::RevealField,
         crate::privacy::audit::AuditEntry,
         crate::households::history::NoteRow,
+        crate::households::needs::NeedDoc,
+        crate::households::needs::NeedEvent,
+        needs::StatusChange,
     ))
 )]
 pub struct ApiDoc;

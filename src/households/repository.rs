@@ -103,6 +103,22 @@ pub struct ListQuery {
     pub per_page: i64,
 }
 
+type Db = <DbConnection as diesel::Connection>::Backend;
+type Condition =
+    Box<dyn BoxableExpression<households::table, Db, SqlType = diesel::sql_types::Bool>>;
+
+/// The condition "the household's region is inside `scope`" (`None`: all).
+pub fn in_scope(scope: &Scope) -> Option<Condition> {
+    let Scope::Regions(prefixes) = scope else {
+        return None;
+    };
+    let mut cond: Condition = Box::new(households::id.eq(-1));
+    for p in prefixes {
+        cond = Box::new(cond.or(households::region.like(format!("{p}%"))));
+    }
+    Some(cond)
+}
+
 fn json<T: serde::Serialize>(value: &T) -> Result<String, AppError> {
     serde_json::to_string(value).map_err(|e| AppError::Internal(format!("json: {e}")))
 }
@@ -337,13 +353,7 @@ pub fn list(
 ) -> Result<(Vec<HouseholdRow>, i64), AppError> {
     let filtered = || {
         let mut query = households::table.into_boxed();
-        if let Scope::Regions(prefixes) = scope {
-            let mut cond: Box<
-                dyn BoxableExpression<households::table, _, SqlType = diesel::sql_types::Bool>,
-            > = Box::new(households::id.eq(-1));
-            for p in prefixes {
-                cond = Box::new(cond.or(households::region.like(format!("{p}%"))));
-            }
+        if let Some(cond) = in_scope(scope) {
             query = query.filter(cond);
         }
         if let Some(region) = &q.region {

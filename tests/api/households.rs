@@ -10,6 +10,7 @@ crate::backend_tests!(
     households_are_scoped_masked_and_encrypted,
     bad_id_numbers_are_refused_and_nothing_is_written,
     assessments_score_suggest_and_keep_history,
+    needs_follow_their_lifecycle_within_the_region,
 );
 
 /// A valid ID number from its first 17 digits.
@@ -324,4 +325,87 @@ async fn assessments_score_suggest_and_keep_history(app: TestApp) {
         notes["items"][0]["text"],
         "首次入户走访，老人独居，需助餐。"
     );
+}
+
+async fn needs_follow_their_lifecycle_within_the_region(app: TestApp) {
+    let adviser = app.token("adviser").await;
+    let other = app.token("adviser_b").await;
+    let charity = app.token("charity_a").await;
+    let (_, created) = app
+        .post(
+            "/api/v1/households",
+            Some(&adviser),
+            &household("310118-003-012"),
+        )
+        .await;
+    let h = created["ref"].as_str().unwrap().to_string();
+
+    let need = json!({"household_ref": h, "dimension": "employment",
+                      "title": "为残障成员寻找实习岗位", "urgency": "high"});
+    let (status, saved) = app.post("/api/v1/needs", Some(&adviser), &need).await;
+    assert_eq!(status, 201, "{saved}");
+    let n = saved["ref"].as_str().unwrap().to_string();
+    assert_eq!(saved["status"], "open");
+    assert_eq!(saved["quantity"], 1);
+
+    // Scoped through the household.
+    let path = format!("/api/v1/needs/{n}");
+    assert_eq!(app.get(&path, Some(&other)).await.0, 404);
+    assert_eq!(app.get(&path, Some(&charity)).await.0, 403);
+    assert_eq!(app.get("/api/v1/needs", Some(&charity)).await.0, 403);
+    let (status, body) = app.post("/api/v1/needs", Some(&other), &need).await;
+    assert_eq!(
+        status, 422,
+        "another district's household is not found: {body}"
+    );
+    let (_, mine) = app
+        .get(&format!("/api/v1/needs?household={h}"), Some(&adviser))
+        .await;
+    assert_eq!(mine["total"], 1);
+    let (_, theirs) = app.get("/api/v1/needs", Some(&other)).await;
+    assert_eq!(theirs["total"], 0);
+
+    // The lifecycle, with who and when.
+    let status_path = format!("{path}/status");
+    let (status, body) = app
+        .post(
+            &status_path,
+            Some(&adviser),
+            &json!({"status": "fulfilled"}),
+        )
+        .await;
+    assert_eq!(status, 422, "open cannot jump to fulfilled: {body}");
+    let (status, _) = app
+        .post(
+            &status_path,
+            Some(&adviser),
+            &json!({"status": "matched", "note": "对接到爱心企业实习岗位"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, done) = app
+        .post(
+            &status_path,
+            Some(&adviser),
+            &json!({"status": "fulfilled"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(done["status"], "fulfilled");
+    let (_, history) = app.get(&format!("{path}/history"), Some(&adviser)).await;
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["open", "matched", "fulfilled"]);
+    assert_eq!(history[1]["actor"], "adviser");
+    assert_eq!(history[1]["note"], "对接到爱心企业实习岗位");
+    let (status, _) = app
+        .post(&status_path, Some(&adviser), &json!({"status": "open"}))
+        .await;
+    assert_eq!(status, 422, "fulfilled is final");
+    let (_, open) = app.get("/api/v1/needs?status=open", Some(&adviser)).await;
+    assert_eq!(open["total"], 0);
 }
