@@ -187,27 +187,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Demo => {
             let pool = startup::open_database(&settings)?;
+            let cipher = startup::data_cipher(&settings, &pool)?;
             let mut conn = pool.get()?;
-            load_demo(&mut conn)?;
+            load_demo(&mut conn, &cipher)?;
             Ok(0)
         }
     }
 }
 
-fn load_demo(conn: &mut crate::db::DbConnection) -> anyhow::Result<()> {
+fn load_demo(
+    conn: &mut crate::db::DbConnection,
+    cipher: &crate::privacy::DataCipher,
+) -> anyhow::Result<()> {
     let bar = progress_bar(0, "载入演示数据");
-    let report = demo::load(conn, |done, total| {
+    let report = demo::load(conn, cipher, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
     println!(
-        "演示数据已载入 (demo data loaded): {} 个机构, {} 项资源 (新建 {}, 更新 {}), {} 个账号",
+        "演示数据已载入 (demo data loaded): {} 个机构, {} 项资源 (新建 {}, 更新 {}), {} 个账号, 新建 {} 户家庭档案",
         report.organisations,
         report.resources.created + report.resources.updated,
         report.resources.created,
         report.resources.updated,
-        report.accounts
+        report.accounts,
+        report.households
     );
     println!("演示账号 (demo logins):\n{}", demo::logins_text());
     Ok(())
@@ -216,9 +221,10 @@ fn load_demo(conn: &mut crate::db::DbConnection) -> anyhow::Result<()> {
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<i32> {
     if demo {
         let pool = startup::open_database(&settings)?;
+        let cipher = startup::data_cipher(&settings, &pool)?;
         let mut conn = pool.get()?;
         if catalogue::repository::count(&mut conn)? == 0 {
-            load_demo(&mut conn)?;
+            load_demo(&mut conn, &cipher)?;
         } else {
             println!(
                 "演示账号 (demo logins, if the demo data was loaded):\n{}",

@@ -15,6 +15,7 @@ const RESOURCES: &str = include_str!("resources.json");
 const REGIONS: &str = include_str!("regions.json");
 
 /// A demo login, printed when the demo data is loaded.
+pub mod households;
 pub mod synthetic;
 
 pub struct DemoAccount {
@@ -74,6 +75,8 @@ pub struct DemoReport {
     pub organisations: usize,
     pub resources: ImportReport,
     pub accounts: usize,
+    /// Households written (those already present are left as they are).
+    pub households: usize,
 }
 
 /// Loads (or refreshes) the demo data in one transaction; safe to run more
@@ -81,16 +84,18 @@ pub struct DemoReport {
 /// account (say a real `admin`) keeps its password.
 pub fn load(
     conn: &mut DbConnection,
+    cipher: &crate::privacy::DataCipher,
     progress: impl FnMut(usize, usize),
 ) -> Result<DemoReport, AppError> {
     conn.transaction(|conn| {
         crate::db::lock_for_write(conn)?;
-        load_in_transaction(conn, progress)
+        load_in_transaction(conn, cipher, progress)
     })
 }
 
 fn load_in_transaction(
     conn: &mut DbConnection,
+    cipher: &crate::privacy::DataCipher,
     progress: impl FnMut(usize, usize),
 ) -> Result<DemoReport, AppError> {
     let orgs: Vec<OrganisationInput> = serde_json::from_str(ORGANISATIONS)
@@ -121,10 +126,12 @@ fn load_in_transaction(
             users::create(conn, &input)?;
         }
     }
+    let households = households::load(conn, cipher, chrono::Local::now().date_naive())?;
     Ok(DemoReport {
         organisations: orgs.len(),
         resources,
         accounts: ACCOUNTS.len(),
+        households,
     })
 }
 

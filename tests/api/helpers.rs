@@ -220,6 +220,14 @@ impl TestApp {
             .args(args)
             .env("AIDMATCH_DATA_DIR", self.data_dir())
             .env("DATABASE_URL", self.database_url())
+            .env(
+                "AIDMATCH_DATA_KEY",
+                self.settings
+                    .data_key
+                    .as_ref()
+                    .map(|k| k.expose().to_string())
+                    .unwrap_or_default(),
+            )
             .env("AIDMATCH_CONFIG", self.data_dir().join("none.toml"))
             .env("RUST_LOG", "warn")
             .output()

@@ -141,6 +141,33 @@ async fn the_demo_data_loads_and_is_realistic(app: TestApp) {
             "{kind}"
         );
     }
+    // Households with members, assessments, needs and notes, for each
+    // adviser's own streets.
+    let adviser = app.token("adviser").await;
+    let (_, households) = app
+        .get("/api/v1/households?per_page=200", Some(&admin))
+        .await;
+    assert!(
+        households["total"].as_i64().unwrap() >= 40,
+        "{}",
+        households["total"]
+    );
+    let (_, mine) = app
+        .get("/api/v1/households?per_page=200", Some(&adviser))
+        .await;
+    let mine_total = mine["total"].as_i64().unwrap();
+    assert!(
+        mine_total >= 10,
+        "the test adviser's street has households: {mine_total}"
+    );
+    assert!(mine_total < households["total"].as_i64().unwrap());
+    let first = mine["items"][0]["ref"].as_str().unwrap();
+    let (_, needs) = app.get("/api/v1/needs?per_page=200", Some(&admin)).await;
+    assert!(needs["total"].as_i64().unwrap() >= 60, "{}", needs["total"]);
+    let (status, one) = app
+        .get(&format!("/api/v1/households/{first}"), Some(&adviser))
+        .await;
+    assert_eq!(status, 200, "{one}");
     let policies_with_rules = items
         .iter()
         .filter(|r| r["kind"] == "policy" && r["eligibility"].is_object())
