@@ -73,6 +73,10 @@ pub enum UserCommand {
 pub enum ImportCommand {
     /// Catalogue resources in SPEC's "Resource" shape.
     Resources { file: PathBuf },
+    /// Household records in SPEC's "Household profile" shape.
+    Households { file: PathBuf },
+    /// Needs in SPEC's "Need" shape (each names its household_ref).
+    Needs { file: PathBuf },
 }
 
 fn progress_bar(len: u64, what: &str) -> ProgressBar {
@@ -135,18 +139,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             println!("账号 {username} {verb}");
             Ok(0)
         }
-        Command::Import {
-            what: ImportCommand::Resources { file },
-        } => {
-            let text = std::fs::read_to_string(&file)
+        Command::Import { what } => {
+            let (file, label) = match &what {
+                ImportCommand::Resources { file } => (file, "导入资源"),
+                ImportCommand::Households { file } => (file, "导入家庭档案"),
+                ImportCommand::Needs { file } => (file, "导入需求"),
+            };
+            let text = std::fs::read_to_string(file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let pool = startup::open_database(&settings)?;
             let mut conn = pool.get()?;
-            let bar = progress_bar(0, "导入资源");
-            let result = import_resources(&mut conn, &text, "import", |done, total| {
+            let bar = progress_bar(0, label);
+            let progress = |done: usize, total: usize| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
-            });
+            };
+            let today = chrono::Local::now().date_naive();
+            let result = match what {
+                ImportCommand::Resources { .. } => {
+                    import_resources(&mut conn, &text, "import", progress)
+                }
+                ImportCommand::Households { .. } => {
+                    let cipher = startup::data_cipher(&settings, &pool)?;
+                    crate::households::import::import_households(
+                        &mut conn, &cipher, &text, "import", today, progress,
+                    )
+                }
+                ImportCommand::Needs { .. } => {
+                    crate::households::import::import_needs(&mut conn, &text, "import", progress)
+                }
+            };
             bar.finish_and_clear();
             match result {
                 Ok(report) => {

@@ -6,6 +6,7 @@ pub mod assessment;
 pub mod deadlines;
 pub mod history;
 pub mod id_number;
+pub mod import;
 pub mod needs;
 pub mod phone;
 pub mod repository;

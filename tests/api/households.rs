@@ -11,6 +11,7 @@ crate::backend_tests!(
     bad_id_numbers_are_refused_and_nothing_is_written,
     assessments_score_suggest_and_keep_history,
     needs_follow_their_lifecycle_within_the_region,
+    household_and_need_imports_are_all_or_nothing,
 );
 
 /// A valid ID number from its first 17 digits.
@@ -408,4 +409,84 @@ async fn needs_follow_their_lifecycle_within_the_region(app: TestApp) {
     assert_eq!(status, 422, "fulfilled is final");
     let (_, open) = app.get("/api/v1/needs?status=open", Some(&adviser)).await;
     assert_eq!(open["total"], 0);
+}
+
+async fn household_and_need_imports_are_all_or_nothing(app: TestApp) {
+    let admin = app.token("admin").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut good = household("310118-003-012");
+    good["ref"] = json!("H-IMP-1");
+    good["adviser"] = json!("adviser");
+    let mut second = household("310104-005-003");
+    second["ref"] = json!("H-IMP-2");
+    second["members"][0]["id_number"] = json!(id("31010419600101123"));
+    second["members"][0]["birth_date"] = json!("1960-01-01");
+    second["members"].as_array_mut().unwrap().truncate(1);
+    let mut bad = second.clone();
+    bad["ref"] = json!("H-IMP-3");
+    bad["members"][0]["birth_date"] = json!("1961-01-01");
+    let lines = |records: &[&Value]| {
+        records
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+
+    // One bad record (the third line): nothing is written, the line is named.
+    let file = dir.path().join("households.jsonl");
+    std::fs::write(&file, lines(&[&good, &second, &bad])).unwrap();
+    let out = app.cli(["import", "households", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("H-IMP-3") && stderr.contains("members[0].birth_date"),
+        "{stderr}"
+    );
+    assert!(stderr.contains('3'), "{stderr}");
+    let (_, list) = app.get("/api/v1/households", Some(&admin)).await;
+    assert_eq!(list["total"], 0);
+
+    // Fixed: both written, the adviser assigned, personal data encrypted.
+    std::fs::write(&file, lines(&[&good, &second])).unwrap();
+    let out = app.cli(["import", "households", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, list) = app.get("/api/v1/households", Some(&admin)).await;
+    assert_eq!(list["total"], 2);
+    let adviser = app.token("adviser").await;
+    let (status, one) = app.get("/api/v1/households/H-IMP-1", Some(&adviser)).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["adviser"], "adviser");
+    assert!(one["members"][0]["id_number"]
+        .as_str()
+        .unwrap()
+        .contains('*'));
+
+    // Needs: a record naming an unknown household stops the file.
+    let needs_file = dir.path().join("needs.json");
+    let needs = json!([
+        {"household_ref": "H-IMP-1", "dimension": "daily_care", "title": "每日助餐", "urgency": "high"},
+        {"household_ref": "H-NOPE", "dimension": "housing", "title": "卫生间适老化改造"}
+    ]);
+    std::fs::write(&needs_file, needs.to_string()).unwrap();
+    let out = app.cli(["import", "needs", needs_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("H-NOPE"));
+    let (_, none) = app.get("/api/v1/needs", Some(&admin)).await;
+    assert_eq!(none["total"], 0);
+    std::fs::write(&needs_file, json!([needs[0]]).to_string()).unwrap();
+    let out = app.cli(["import", "needs", needs_file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, one_need) = app
+        .get("/api/v1/needs?household=H-IMP-1", Some(&adviser))
+        .await;
+    assert_eq!(one_need["total"], 1);
 }
