@@ -61,29 +61,7 @@ fn adviser_for(
     let Some(name) = &input.adviser else {
         return Ok((who.role == Role::Adviser).then(|| who.username.clone()));
     };
-    let user = crate::auth::users::find_by_username(conn, name)?
-        .filter(|u| u.active && u.role == "adviser")
-        .ok_or_else(|| {
-            AppError::field(
-                "adviser",
-                format!("没有名为 {name} 的救助顾问账号 (no such adviser)"),
-            )
-        })?;
-    let regions = crate::auth::users::regions_of(conn, user.id)?;
-    let covers = regions
-        .iter()
-        .filter_map(|r| crate::domain::RegionCode::parse(r).ok())
-        .any(|r| r.covers(input.region.as_str()));
-    if !covers {
-        return Err(AppError::field(
-            "adviser",
-            format!(
-                "{name} 不负责地区 {} (the adviser does not cover this region)",
-                input.region.as_str()
-            ),
-        ));
-    }
-    Ok(Some(user.username))
+    crate::households::import::check_adviser(conn, name, input.region.as_str()).map(Some)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
