@@ -86,6 +86,20 @@ pub struct HouseholdSummary {
     pub version: i64,
 }
 
+impl HouseholdSummary {
+    fn of(r: repository::HouseholdRow) -> HouseholdSummary {
+        HouseholdSummary {
+            ref_code: r.ref_code,
+            region: r.region,
+            head_name: r.head_name,
+            adviser: r.adviser,
+            consent: r.consent,
+            identified_on: r.identified_on,
+            version: r.version,
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/households", params(ListParams, Paging),
     responses((status = 200, body = Page<HouseholdSummary>), (status = 401), (status = 403)))]
 pub async fn list(
@@ -107,18 +121,7 @@ pub async fn list(
                 per_page: paging.per_page(),
             };
             let (rows, total) = repository::list(conn, &scope, &q)?;
-            let items = rows
-                .into_iter()
-                .map(|r| HouseholdSummary {
-                    ref_code: r.ref_code,
-                    region: r.region,
-                    head_name: r.head_name,
-                    adviser: r.adviser,
-                    consent: r.consent,
-                    identified_on: r.identified_on,
-                    version: r.version,
-                })
-                .collect();
+            let items = rows.into_iter().map(HouseholdSummary::of).collect();
             Ok(Page {
                 total,
                 page: q.page,
@@ -311,15 +314,7 @@ pub async fn lookup(
                     "id_number",
                     "",
                 )?;
-                items.push(HouseholdSummary {
-                    ref_code: h.row.ref_code,
-                    region: h.row.region,
-                    head_name: h.row.head_name,
-                    adviser: h.row.adviser,
-                    consent: h.row.consent,
-                    identified_on: h.row.identified_on,
-                    version: h.row.version,
-                });
+                items.push(HouseholdSummary::of(h.row));
             }
             Ok(Page {
                 total: items.len() as i64,

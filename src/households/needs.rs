@@ -201,12 +201,7 @@ fn next_ref(conn: &mut DbConnection) -> Result<String, AppError> {
         .filter(needs::ref_code.like("N-%"))
         .select(needs::ref_code)
         .load(conn)?;
-    let highest = refs
-        .iter()
-        .filter_map(|r| r[2..].parse::<u64>().ok())
-        .max()
-        .unwrap_or(0);
-    Ok(format!("N-{:06}", highest + 1))
+    Ok(super::repository::next_numbered("N-", &refs))
 }
 
 /// Adds a need to a household's list (open unless the input says otherwise).

@@ -241,12 +241,17 @@ fn next_ref(conn: &mut DbConnection) -> Result<String, AppError> {
         .filter(households::ref_code.like("H-%"))
         .select(households::ref_code)
         .load(conn)?;
+    Ok(next_numbered("H-", &refs))
+}
+
+/// `PREFIX000042` → the next ref after the highest numbered one in `refs`.
+pub fn next_numbered(prefix: &str, refs: &[String]) -> String {
     let highest = refs
         .iter()
-        .filter_map(|r| r[2..].parse::<u64>().ok())
+        .filter_map(|r| r.strip_prefix(prefix)?.parse::<u64>().ok())
         .max()
         .unwrap_or(0);
-    Ok(format!("H-{:06}", highest + 1))
+    format!("{prefix}{:06}", highest + 1)
 }
 
 /// Replaces a household's record when `expected_version` is current.
@@ -381,4 +386,16 @@ pub fn list(
         .select(HouseholdRow::as_select())
         .load(conn)?;
     Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_numbered;
+
+    #[test]
+    fn refs_number_on_from_the_highest() {
+        let refs: Vec<String> = ["H-000002", "H-0009", "H-IMP-1"].map(String::from).to_vec();
+        assert_eq!(next_numbered("H-", &refs), "H-000010");
+        assert_eq!(next_numbered("N-", &[]), "N-000001");
+    }
 }
