@@ -268,7 +268,7 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
             .wrap(actix_web::middleware::from_fn(pages::session::csrf_cookie))
             .wrap(security_headers())
             .wrap(NormalizePath::new(TrailingSlash::Trim))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
             .configure(api::configure)
             .configure(pages::configure)
             .default_service(web::to(pages::not_found))

@@ -40,15 +40,8 @@ fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-/// Loads a household the caller may see.
 fn visible(conn: &mut DbConnection, who: &Identity, ref_code: &str) -> Result<Household, AppError> {
-    if who.role == Role::Charity {
-        access::scope(who)?;
-    }
-    let h = repository::find(conn, ref_code)?
-        .ok_or_else(|| AppError::not_found(&format!("家庭 {ref_code}")))?;
-    access::check_visible(who, &h.row)?;
-    Ok(h)
+    access::visible_household(conn, who, ref_code)
 }
 
 /// The adviser a household is assigned to: the one named (who must be an
@@ -363,17 +356,6 @@ pub async fn audit_log(
     Ok(HttpResponse::Ok().json(page))
 }
 
-fn require_consent(h: &Household) -> Result<(), AppError> {
-    if h.row.consent {
-        Ok(())
-    } else {
-        Err(AppError::field(
-            "consent",
-            "未记录本人同意，只能保存姓名和地区；请先记录同意 (record consent first)",
-        ))
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/households/{ref}/assessments", request_body = Object,
     responses((status = 201, body = Object, description = "the assessment with its total, priority and suggestions"),
               (status = 403), (status = 404), (status = 422)))]
@@ -388,7 +370,7 @@ pub async fn assess(
     let row = state
         .db(move |conn| {
             let h = visible(conn, &user.0, &ref_code)?;
-            require_consent(&h)?;
+            access::require_consent(&h)?;
             history::add_assessment(conn, h.row.id, &h.row.ref_code, &input, &user.0.username)
         })
         .await?;
@@ -427,7 +409,7 @@ pub async fn add_note(
     let row = state
         .db(move |conn| {
             let h = visible(conn, &user.0, &ref_code)?;
-            require_consent(&h)?;
+            access::require_consent(&h)?;
             history::add_note(conn, h.row.id, noted_on, &kind, &text, &user.0.username)
         })
         .await?;

@@ -24,16 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/needs/{ref}/history", web::get().to(history));
 }
 
-/// A need the caller may see (through its household).
 fn visible(conn: &mut DbConnection, who: &Identity, ref_code: &str) -> Result<NeedDoc, AppError> {
-    access::scope(who)?;
-    let need = needs::find(conn, ref_code)?
-        .ok_or_else(|| AppError::not_found(&format!("需求 {ref_code}")))?;
-    let household = repository::find(conn, &need.household_ref)?
-        .ok_or_else(|| AppError::not_found(&format!("需求 {ref_code}")))?;
-    access::check_visible(who, &household.row)
-        .map_err(|_| AppError::not_found(&format!("需求 {ref_code}")))?;
-    Ok(need)
+    access::visible_need(conn, who, ref_code)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

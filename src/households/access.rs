@@ -2,8 +2,10 @@
 //! admins every one; an adviser those inside their assigned region
 //! prefixes; charities none, ever.
 
-use super::repository::{HouseholdRow, Scope};
+use super::needs::{self, NeedDoc};
+use super::repository::{self, Household, HouseholdRow, Scope};
 use crate::auth::{Identity, Role};
+use crate::db::DbConnection;
 use crate::domain::RegionCode;
 use crate::error::AppError;
 
@@ -64,5 +66,46 @@ pub fn check_reveal(who: &Identity, row: &HouseholdRow) -> Result<(), AppError> 
             "只有负责该家庭的救助顾问可以查看完整的个人信息 (only the household's adviser may reveal personal data)"
                 .into(),
         )),
+    }
+}
+
+/// Loads a household `who` may see: a charity is refused outright, an
+/// adviser outside its region is told it does not exist.
+pub fn visible_household(
+    conn: &mut DbConnection,
+    who: &Identity,
+    ref_code: &str,
+) -> Result<Household, AppError> {
+    scope(who)?;
+    let h = repository::find(conn, ref_code)?
+        .ok_or_else(|| AppError::not_found(&format!("家庭 {ref_code}")))?;
+    check_visible(who, &h.row)?;
+    Ok(h)
+}
+
+/// Loads a need `who` may see (through its household).
+pub fn visible_need(
+    conn: &mut DbConnection,
+    who: &Identity,
+    ref_code: &str,
+) -> Result<NeedDoc, AppError> {
+    scope(who)?;
+    let not_found = || AppError::not_found(&format!("需求 {ref_code}"));
+    let need = needs::find(conn, ref_code)?.ok_or_else(not_found)?;
+    let household = repository::find(conn, &need.household_ref)?.ok_or_else(not_found)?;
+    check_visible(who, &household.row).map_err(|_| not_found())?;
+    Ok(need)
+}
+
+/// Anything beyond a name and region (assessments, notes, needs) needs the
+/// household's recorded consent.
+pub fn require_consent(h: &Household) -> Result<(), AppError> {
+    if h.row.consent {
+        Ok(())
+    } else {
+        Err(AppError::field(
+            "consent",
+            "未记录本人同意，只能保存姓名和地区；请先记录同意 (record consent first)",
+        ))
     }
 }

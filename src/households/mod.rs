@@ -12,3 +12,4 @@ pub mod phone;
 pub mod repository;
 pub mod validation;
 pub mod view;
+pub mod work_queue;

@@ -1,4 +1,5 @@
-//! Admin pages: accounts (roles, organisations, regions) and organisations.
+//! Admin pages: accounts (roles, organisations, regions), organisations,
+//! region names, and the audit log of personal-data reads.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -20,7 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/organisations", web::get().to(organisations_page))
         .route("/admin/organisations", web::post().to(save_organisation))
         .route("/admin/regions", web::get().to(regions_page))
-        .route("/admin/regions", web::post().to(save_region));
+        .route("/admin/regions", web::post().to(save_region))
+        .route("/admin/audit", web::get().to(audit_page));
 }
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -307,4 +309,81 @@ async fn save_region(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+const AUDIT_PER_PAGE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    ctx: PageCtx,
+    entries: Vec<crate::privacy::audit::AuditEntry>,
+    subject: String,
+    total: i64,
+    page: i64,
+    pages: i64,
+    prev_link: String,
+    next_link: String,
+}
+
+#[derive(serde::Deserialize)]
+struct AuditParams {
+    subject: Option<String>,
+    page: Option<i64>,
+}
+
+fn audit_link(subject: &str, page: i64) -> String {
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if !subject.is_empty() {
+        params.push(("subject", subject.into()));
+    }
+    if page > 1 {
+        params.push(("page", page.to_string()));
+    }
+    match serde_urlencoded::to_string(&params) {
+        Ok(s) if !s.is_empty() => format!("/admin/audit?{s}"),
+        _ => "/admin/audit".into(),
+    }
+}
+
+/// Who saw which personal data, and when; newest first.
+async fn audit_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeWebUser,
+    params: web::Query<AuditParams>,
+) -> Result<HttpResponse, PageError> {
+    let who = require_role(&req, user.0, ADMIN)?;
+    let subject = params.subject.clone().unwrap_or_default().trim().to_string();
+    let page = params.page.unwrap_or(1).clamp(1, 100_000);
+    let filter = subject.clone();
+    let (entries, total) = state
+        .db(move |conn| {
+            crate::privacy::audit::list(
+                conn,
+                Some(filter.as_str()).filter(|s| !s.is_empty()),
+                page,
+                AUDIT_PER_PAGE,
+            )
+        })
+        .await?;
+    let pages = ((total + AUDIT_PER_PAGE - 1) / AUDIT_PER_PAGE).max(1);
+    render(&AuditPage {
+        ctx: PageCtx::new(&req, Some(who)),
+        prev_link: if page > 1 {
+            audit_link(&subject, page - 1)
+        } else {
+            String::new()
+        },
+        next_link: if page < pages {
+            audit_link(&subject, page + 1)
+        } else {
+            String::new()
+        },
+        entries,
+        subject,
+        total,
+        page,
+        pages,
+    })
 }

@@ -75,6 +75,20 @@ impl FieldErrors {
         FieldErrors(map)
     }
 
+    /// Keeps each error under its full path (`scores.medical`).
+    pub fn exact(list: &[FieldError]) -> FieldErrors {
+        let mut map = BTreeMap::new();
+        for e in list {
+            map.entry(e.field.clone())
+                .and_modify(|m: &mut String| {
+                    m.push('；');
+                    m.push_str(&e.message)
+                })
+                .or_insert_with(|| e.message.clone());
+        }
+        FieldErrors(map)
+    }
+
     /// Splits an error into field errors and a general message.
     pub fn from_error(e: &AppError) -> (FieldErrors, String) {
         match e {

@@ -3,9 +3,12 @@
 pub mod admin;
 pub mod catalogue;
 pub mod form;
+pub mod households;
+pub mod needs;
 pub mod pages;
 pub mod search;
 pub mod session;
+pub mod work_queue;
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
@@ -22,6 +25,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(pages::configure)
         .configure(catalogue::configure)
         .configure(admin::configure)
+        .configure(households::configure)
+        .configure(needs::configure)
+        .configure(work_queue::configure)
         .configure(search::configure);
 }
 
@@ -67,6 +73,30 @@ impl PageCtx {
         self.user.as_ref().is_some_and(|u| u.role.as_str() == role)
     }
 
+    /// The Chinese label of a vocabulary code (`table`: dimension, risk,
+    /// service_type, urgency, need_status, note_kind, relation, sex,
+    /// disability_type, health, employment, student_stage, target_group).
+    pub fn label(&self, table: &str, code: &str) -> String {
+        use crate::domain::vocabulary::*;
+        let t: &[(&str, &str)] = match table {
+            "dimension" => DIMENSIONS,
+            "risk" => RISK_LEVELS,
+            "service_type" => SERVICE_TYPES,
+            "urgency" => URGENCIES,
+            "need_status" => NEED_STATUSES,
+            "note_kind" => NOTE_KINDS,
+            "relation" => RELATIONS,
+            "sex" => SEXES,
+            "disability_type" => DISABILITY_TYPES,
+            "health" => HEALTH_TAGS,
+            "employment" => EMPLOYMENT,
+            "student_stage" => STUDENT_STAGES,
+            "target_group" => TARGET_GROUPS,
+            _ => &[],
+        };
+        label(t, code).to_string()
+    }
+
     pub fn can_offer(&self) -> bool {
         self.user
             .as_ref()
@@ -87,6 +117,11 @@ fn flash_text(code: &str) -> &'static str {
         "region_saved" => "地区已保存。",
         "password_changed" => "密码已修改。",
         "logged_out" => "已退出登录。",
+        "note_added" => "服务记录已添加。",
+        "assessed" => "评估已保存。",
+        "need_added" => "需求已加入需求清单。",
+        "need_saved" => "需求已保存。",
+        "need_status" => "需求状态已更新。",
         _ => "",
     }
 }

@@ -44,6 +44,10 @@ async fn home(
     req: HttpRequest,
     user: MaybeWebUser,
 ) -> Result<HttpResponse, PageError> {
+    // An adviser's home page is their work queue.
+    if let Some(who) = user.0.clone().filter(|u| u.role == crate::auth::Role::Adviser) {
+        return super::work_queue::show(&state, &req, who, None).await;
+    }
     let (recent, counts) = state
         .db(|conn| {
             let mut counts = Vec::new();

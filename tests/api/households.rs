@@ -15,11 +15,11 @@ crate::backend_tests!(
 );
 
 /// A valid ID number from its first 17 digits.
-fn id(first17: &str) -> String {
+pub(crate) fn id(first17: &str) -> String {
     format!("{first17}{}", check_char(first17.as_bytes()))
 }
 
-fn household(region: &str) -> Value {
+pub(crate) fn household(region: &str) -> Value {
     json!({
         "region": region,
         "address": "上海市青浦区香花桥街道新桥路88弄5号301室",

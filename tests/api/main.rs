@@ -4,6 +4,7 @@
 mod auth;
 mod browser;
 mod helpers;
+mod household_pages;
 mod households;
 mod import;
 mod pages;

@@ -1,0 +1,34 @@
+//! Household pages for advisers and admins (charities are refused): the
+//! list and ID-number search, the record form, the household's page with
+//! reveal and case notes, and the assessment form.
+
+pub mod assess;
+pub mod detail;
+pub mod editing;
+pub mod form;
+pub mod list;
+
+use actix_web::web;
+
+use crate::auth::Role;
+
+/// Who may open household pages.
+pub const STAFF: &[Role] = &[Role::Admin, Role::Adviser];
+
+pub fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/households", web::get().to(list::list))
+        .route("/households/lookup", web::post().to(list::lookup))
+        .route("/households/new", web::get().to(editing::new_form))
+        .route("/households/new", web::post().to(editing::create))
+        .route("/households/{ref}", web::get().to(detail::detail))
+        .route("/households/{ref}/edit", web::get().to(editing::edit_form))
+        .route("/households/{ref}/edit", web::post().to(editing::update))
+        .route("/households/{ref}/reveal", web::post().to(detail::reveal))
+        .route("/households/{ref}/notes", web::post().to(detail::add_note))
+        .route("/households/{ref}/assess", web::get().to(assess::form))
+        .route("/households/{ref}/assess", web::post().to(assess::submit));
+}
