@@ -248,3 +248,117 @@ async fn a_resident_searches_and_narrows_by_facets() {
     let _ = c.close().await;
     result.expect("browser steps");
 }
+
+/// The value a select should take, chosen through the page.
+async fn select(c: &fantoccini::Client, id: &str, value: &str) -> Result<(), fantoccini::error::CmdError> {
+    c.find(Locator::Id(id))
+        .await?
+        .select_by_value(value)
+        .await
+}
+
+async fn type_into(c: &fantoccini::Client, id: &str, text: &str) -> Result<(), fantoccini::error::CmdError> {
+    c.find(Locator::Id(id)).await?.send_keys(text).await
+}
+
+#[actix_web::test]
+async fn an_adviser_records_a_household_with_two_members_and_an_assessment() {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let app = try_spawn(Backend::Sqlite).await.unwrap();
+    let head_id = crate::households::id("31011819750412002");
+    let child_id = crate::households::id("31011820100901003");
+
+    let result = async {
+        c.goto(&app.url("/login")).await?;
+        type_into(&c, "username", "adviser").await?;
+        type_into(&c, "password", PASSWORD).await?;
+        c.find(Locator::Id("login-submit")).await?.click().await?;
+        // The adviser lands on the work queue.
+        c.wait().for_element(Locator::Id("first-visits")).await?;
+
+        c.goto(&app.url("/households/new")).await?;
+        let region = c.find(Locator::Id("region")).await?;
+        region.clear().await?;
+        region.send_keys("310118-003-012").await?;
+        c.find(Locator::Id("consent")).await?.click().await?;
+        type_into(&c, "contact_phone", "13611112222").await?;
+        select(&c, "hukou_local", "true").await?;
+        type_into(&c, "m0_name", "陈丽").await?;
+        type_into(&c, "m0_id_number", &head_id).await?;
+        select(&c, "m0_employment", "unemployed").await?;
+        type_into(&c, "m0_income_monthly", "1500").await?;
+        // A second member, added on the page.
+        c.find(Locator::Id("add-member")).await?.click().await?;
+        c.wait().for_element(Locator::Id("m1_name")).await?;
+        type_into(&c, "m1_name", "陈小宇").await?;
+        select(&c, "m1_relation", "child").await?;
+        type_into(&c, "m1_id_number", &child_id).await?;
+        select(&c, "m1_student_stage", "primary").await?;
+        // What was typed before the round trip is still there.
+        let kept = c
+            .find(Locator::Id("m0_name"))
+            .await?
+            .prop("value")
+            .await?
+            .unwrap_or_default();
+        assert_eq!(kept, "陈丽");
+        c.find(Locator::Id("save")).await?.click().await?;
+        c.wait().for_element(Locator::Css("article.household h1")).await?;
+        let members = c.find(Locator::Css("table.members")).await?.text().await?;
+        assert!(members.contains("陈丽") && members.contains("陈小宇"), "{members}");
+        assert!(!members.contains(&head_id), "ID numbers are masked: {members}");
+        assert!(members.contains(&format!("310***********{}", &head_id[14..])));
+
+        // Assess: score every dimension, compute, keep the suggestions.
+        c.find(Locator::Id("assess")).await?.click().await?;
+        c.wait().for_element(Locator::Id("preview")).await?;
+        for (dimension, score) in [
+            ("income", 4),
+            ("employment", 4),
+            ("education", 3),
+            ("housing", 3),
+            ("mental", 2),
+        ] {
+            c.find(Locator::Id(&format!("score-{dimension}-{score}")))
+                .await?
+                .click()
+                .await?;
+        }
+        c.find(Locator::Id("preview")).await?.click().await?;
+        c.wait().for_element(Locator::Id("outcome")).await?;
+        let total = c.find(Locator::Id("total")).await?.text().await?;
+        assert_eq!(total, "33", "16 of 48 points");
+        let suggested = c.find(Locator::Id("suggested-type")).await?.text().await?;
+        assert_eq!(suggested, "发展支持型");
+        c.find(Locator::Id("save-assessment")).await?.click().await?;
+        c.wait().for_element(Locator::Id("latest-total")).await?;
+        let latest = c.find(Locator::Id("latest-total")).await?.text().await?;
+        assert_eq!(latest, "33");
+        // The heavy dimensions are suggested as needs.
+        c.find(Locator::Id("suggest-income")).await?;
+        c.find(Locator::Id("suggest-employment")).await?;
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = c.close().await;
+    result.expect("browser steps");
+
+    let token = app.token("adviser").await;
+    let (_, list) = app.get("/api/v1/households", Some(&token)).await;
+    assert_eq!(list["total"], 1);
+    let r = list["items"][0]["ref"].as_str().unwrap().to_string();
+    let (_, h) = app
+        .get(&format!("/api/v1/households/{r}"), Some(&token))
+        .await;
+    assert_eq!(h["members"].as_array().unwrap().len(), 2);
+    assert_eq!(h["members"][1]["relation"], "child");
+    assert_eq!(h["members"][1]["student_stage"], "primary");
+    let (_, assessments) = app
+        .get(&format!("/api/v1/households/{r}/assessments"), Some(&token))
+        .await;
+    assert_eq!(assessments["total"], 1);
+    assert_eq!(assessments["items"][0]["total"], 33);
+    assert_eq!(assessments["items"][0]["service_type"], "development");
+}
