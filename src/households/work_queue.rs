@@ -120,7 +120,9 @@ pub fn by_urgency(a: &QueueItem, b: &QueueItem) -> Ordering {
 }
 
 /// Overdue first, then soonest due.
-fn by_due(due: impl Fn(&QueueItem) -> Option<NaiveDate>) -> impl Fn(&QueueItem, &QueueItem) -> Ordering {
+fn by_due(
+    due: impl Fn(&QueueItem) -> Option<NaiveDate>,
+) -> impl Fn(&QueueItem, &QueueItem) -> Ordering {
     move |a, b| due(a).cmp(&due(b)).then(a.ref_code.cmp(&b.ref_code))
 }
 
@@ -166,7 +168,9 @@ pub fn latest_assessments(
             .select(AssessmentRow::as_select())
             .load(conn)?;
         for a in &rows {
-            latest.entry(a.household_id).or_insert_with(|| Latest::from(a));
+            latest
+                .entry(a.household_id)
+                .or_insert_with(|| Latest::from(a));
         }
     }
     Ok(latest)
@@ -370,7 +374,14 @@ mod tests {
         let order: Vec<&str> = q.households.iter().map(|i| i.ref_code.as_str()).collect();
         assert_eq!(
             order,
-            ["prio-75", "red-50", "yellow-60", "yellow-40", "never", "green"]
+            [
+                "prio-75",
+                "red-50",
+                "yellow-60",
+                "yellow-40",
+                "never",
+                "green"
+            ]
         );
     }
 

@@ -354,7 +354,12 @@ async fn audit_page(
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, PageError> {
     let who = require_role(&req, user.0, ADMIN)?;
-    let subject = params.subject.clone().unwrap_or_default().trim().to_string();
+    let subject = params
+        .subject
+        .clone()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let page = params.page.unwrap_or(1).clamp(1, 100_000);
     let filter = subject.clone();
     let (entries, total) = state

@@ -22,6 +22,7 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/app.css", web::get().to(pages::stylesheet))
+        .route("/static/assess.js", web::get().to(pages::assess_script))
         .configure(pages::configure)
         .configure(catalogue::configure)
         .configure(admin::configure)

@@ -106,9 +106,7 @@ async fn list(
         page,
         per_page: PER_PAGE,
     };
-    let (rows, total) = state
-        .db(move |conn| needs::list(conn, &scope, &q))
-        .await?;
+    let (rows, total) = state.db(move |conn| needs::list(conn, &scope, &q)).await?;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let mut status_tabs = vec![Tab {
         label: "全部状态".into(),

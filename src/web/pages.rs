@@ -31,6 +31,14 @@ pub async fn stylesheet() -> HttpResponse {
         .body(include_str!("../../templates/app.css"))
 }
 
+/// The assessment form's live total (the form works without it).
+pub async fn assess_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../templates/assess.js"))
+}
+
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
@@ -45,7 +53,11 @@ async fn home(
     user: MaybeWebUser,
 ) -> Result<HttpResponse, PageError> {
     // An adviser's home page is their work queue.
-    if let Some(who) = user.0.clone().filter(|u| u.role == crate::auth::Role::Adviser) {
+    if let Some(who) = user
+        .0
+        .clone()
+        .filter(|u| u.role == crate::auth::Role::Adviser)
+    {
         return super::work_queue::show(&state, &req, who, None).await;
     }
     let (recent, counts) = state

@@ -250,14 +250,19 @@ async fn a_resident_searches_and_narrows_by_facets() {
 }
 
 /// The value a select should take, chosen through the page.
-async fn select(c: &fantoccini::Client, id: &str, value: &str) -> Result<(), fantoccini::error::CmdError> {
-    c.find(Locator::Id(id))
-        .await?
-        .select_by_value(value)
-        .await
+async fn select(
+    c: &fantoccini::Client,
+    id: &str,
+    value: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    c.find(Locator::Id(id)).await?.select_by_value(value).await
 }
 
-async fn type_into(c: &fantoccini::Client, id: &str, text: &str) -> Result<(), fantoccini::error::CmdError> {
+async fn type_into(
+    c: &fantoccini::Client,
+    id: &str,
+    text: &str,
+) -> Result<(), fantoccini::error::CmdError> {
     c.find(Locator::Id(id)).await?.send_keys(text).await
 }
 
@@ -305,10 +310,18 @@ async fn an_adviser_records_a_household_with_two_members_and_an_assessment() {
             .unwrap_or_default();
         assert_eq!(kept, "陈丽");
         c.find(Locator::Id("save")).await?.click().await?;
-        c.wait().for_element(Locator::Css("article.household h1")).await?;
+        c.wait()
+            .for_element(Locator::Css("article.household h1"))
+            .await?;
         let members = c.find(Locator::Css("table.members")).await?.text().await?;
-        assert!(members.contains("陈丽") && members.contains("陈小宇"), "{members}");
-        assert!(!members.contains(&head_id), "ID numbers are masked: {members}");
+        assert!(
+            members.contains("陈丽") && members.contains("陈小宇"),
+            "{members}"
+        );
+        assert!(
+            !members.contains(&head_id),
+            "ID numbers are masked: {members}"
+        );
         assert!(members.contains(&format!("310***********{}", &head_id[14..])));
 
         // Assess: score every dimension, compute, keep the suggestions.
@@ -326,13 +339,19 @@ async fn an_adviser_records_a_household_with_two_members_and_an_assessment() {
                 .click()
                 .await?;
         }
+        // The live total follows the radios (the page's own script).
+        let live = c.find(Locator::Id("live-total")).await?.text().await?;
+        assert!(live.contains("当前总分 33 / 100"), "{live}");
         c.find(Locator::Id("preview")).await?.click().await?;
         c.wait().for_element(Locator::Id("outcome")).await?;
         let total = c.find(Locator::Id("total")).await?.text().await?;
         assert_eq!(total, "33", "16 of 48 points");
         let suggested = c.find(Locator::Id("suggested-type")).await?.text().await?;
         assert_eq!(suggested, "发展支持型");
-        c.find(Locator::Id("save-assessment")).await?.click().await?;
+        c.find(Locator::Id("save-assessment"))
+            .await?
+            .click()
+            .await?;
         c.wait().for_element(Locator::Id("latest-total")).await?;
         let latest = c.find(Locator::Id("latest-total")).await?.text().await?;
         assert_eq!(latest, "33");

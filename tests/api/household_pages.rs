@@ -167,7 +167,10 @@ async fn household_pages_are_scoped_by_region_and_role(app: TestApp) {
         let (status, html) = other.get(p).await;
         assert_eq!(status, 200, "{p}");
         assert!(!html.contains(&r), "adviser_b's {p} must not show {r}");
-        assert!(!html.contains("张建国"), "adviser_b's {p} must not show the name");
+        assert!(
+            !html.contains("张建国"),
+            "adviser_b's {p} must not show the name"
+        );
         assert_eq!(charity.get(p).await.0, 403, "charity: {p}");
     }
     assert_eq!(charity.get("/admin/audit").await.0, 403);
@@ -246,11 +249,20 @@ async fn pages_mask_personal_data_and_reveals_are_audited(app: TestApp) {
         let (status, html) = b.get(&format!("/households/{r}")).await;
         assert_eq!(status, 200);
         assert!(html.contains("张建国"));
-        assert!(!html.contains(&full_id), "{who}: full ID number in the page");
+        assert!(
+            !html.contains(&full_id),
+            "{who}: full ID number in the page"
+        );
         assert!(html.contains(&format!("310***********{}", &full_id[14..])));
-        assert!(!html.contains("13812345678"), "{who}: full phone in the page");
+        assert!(
+            !html.contains("13812345678"),
+            "{who}: full phone in the page"
+        );
         assert!(html.contains("138****5678"));
-        assert!(!html.contains("新桥路88弄"), "{who}: full address in the page");
+        assert!(
+            !html.contains("新桥路88弄"),
+            "{who}: full address in the page"
+        );
         let (_, form) = b.get(&format!("/households/{r}/edit")).await;
         assert!(!form.contains(&full_id), "{who}: full ID in the edit form");
         assert!(!form.contains("13812345678"));
@@ -324,7 +336,11 @@ async fn pages_mask_personal_data_and_reveals_are_audited(app: TestApp) {
             )
         })
         .collect();
-    assert!(actions.contains(&("reveal".into(), format!("{r}/members[0]"), "id_number".into())));
+    assert!(actions.contains(&(
+        "reveal".into(),
+        format!("{r}/members[0]"),
+        "id_number".into()
+    )));
     assert!(actions.contains(&("reveal".into(), r.clone(), "address".into())));
     assert!(actions.contains(&("lookup".into(), r.clone(), "id_number".into())));
     assert!(actions.contains(&("view".into(), r.clone(), "".into())));
@@ -383,7 +399,10 @@ async fn household_form_checks_input_and_changes_members_without_saving(app: Tes
     let (status, html) = adviser.get("/households/new").await;
     assert_eq!(status, 200);
     assert!(html.contains("m0_name"));
-    assert!(html.contains("value=\"310118-003\""), "the adviser's region");
+    assert!(
+        html.contains("value=\"310118-003\""),
+        "the adviser's region"
+    );
 
     let head = [
         ("region", "310118-003-012"),
@@ -446,7 +465,10 @@ async fn household_form_checks_input_and_changes_members_without_saving(app: Tes
     let (status, html) = adviser.post_text("/households/new", &fields).await;
     assert_eq!(status, 422);
     assert!(html.contains("校验位"), "check digit error shown");
-    assert!(html.contains("value=\"王小明\""), "the form keeps what was typed");
+    assert!(
+        html.contains("value=\"王小明\""),
+        "the form keeps what was typed"
+    );
     let (status, html) = adviser.post_text("/households/new", &mismatch).await;
     assert_eq!(status, 422);
     assert!(html.contains("不一致"), "birth date mismatch shown");
@@ -551,8 +573,18 @@ async fn work_queue_orders_households_and_flags_deadlines(app: TestApp) {
     let scores = |v: u8| {
         let mut s = serde_json::Map::new();
         for d in [
-            "housing", "medical", "employment", "education", "income", "daily_care",
-            "rehabilitation", "mental", "family", "legal", "social", "safety",
+            "housing",
+            "medical",
+            "employment",
+            "education",
+            "income",
+            "daily_care",
+            "rehabilitation",
+            "mental",
+            "family",
+            "legal",
+            "social",
+            "safety",
         ] {
             s.insert(d.into(), json!(v));
         }
@@ -597,7 +629,10 @@ async fn work_queue_orders_households_and_flags_deadlines(app: TestApp) {
     let adviser = Browser::signed_in(&base(&app), "adviser").await;
     let (status, html) = adviser.get("/").await;
     assert_eq!(status, 200);
-    assert!(html.contains("工作台"), "the adviser's home is the work queue");
+    assert!(
+        html.contains("工作台"),
+        "the adviser's home is the work queue"
+    );
     let section = |id: &str| -> String {
         let start = html.find(&format!("id=\"{id}\"")).expect(id);
         let rest = &html[start..];
@@ -605,13 +640,20 @@ async fn work_queue_orders_households_and_flags_deadlines(app: TestApp) {
     };
     // First visits: overdue first (in red), then the new one; visited ones absent.
     let visits = section("first-visits");
-    let late = visits.find(&refs["逾期户"]).expect("overdue household listed");
-    let fresh = visits.find(&refs["新发现户"]).expect("new household listed");
+    let late = visits
+        .find(&refs["逾期户"])
+        .expect("overdue household listed");
+    let fresh = visits
+        .find(&refs["新发现户"])
+        .expect("new household listed");
     assert!(late < fresh, "overdue first");
     assert!(!visits.contains(&refs["红色户"]) && !visits.contains(prio.as_str()));
     let late_item = &visits[..late];
     let late_li = &late_item[late_item.rfind("<li").unwrap()..];
-    assert!(late_li.contains("overdue"), "overdue visit in red: {late_li}");
+    assert!(
+        late_li.contains("overdue"),
+        "overdue visit in red: {late_li}"
+    );
     assert!(visits.contains("已逾期 10 天"));
     // Follow-ups: the red household only, overdue by 5 days.
     let follow = section("follow-ups");
@@ -638,8 +680,18 @@ async fn assessment_and_need_pages_follow_the_scale_and_lifecycle(app: TestApp) 
     assert!(html.contains("score_safety"));
 
     let mut fields: Vec<(String, String)> = [
-        "housing", "medical", "employment", "education", "income", "daily_care",
-        "rehabilitation", "mental", "family", "legal", "social", "safety",
+        "housing",
+        "medical",
+        "employment",
+        "education",
+        "income",
+        "daily_care",
+        "rehabilitation",
+        "mental",
+        "family",
+        "legal",
+        "social",
+        "safety",
     ]
     .iter()
     .map(|d| (format!("score_{d}"), "3".to_string()))
@@ -654,7 +706,8 @@ async fn assessment_and_need_pages_follow_the_scale_and_lifecycle(app: TestApp) 
         let adviser = &adviser;
         let r = r.clone();
         async move {
-            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let pairs: Vec<(&str, &str)> =
+                f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             adviser
                 .post_text(&format!("/households/{r}/assess"), &pairs)
                 .await
@@ -683,10 +736,8 @@ async fn assessment_and_need_pages_follow_the_scale_and_lifecycle(app: TestApp) 
         .await;
     assert_eq!(list["total"], 0, "a preview saves nothing");
     // Save with the adviser overriding the service type.
-    let mut save: Vec<(String, String)> = preview
-        .into_iter()
-        .filter(|(k, _)| k != "step")
-        .collect();
+    let mut save: Vec<(String, String)> =
+        preview.into_iter().filter(|(k, _)| k != "step").collect();
     save.push(("step".into(), "save".into()));
     save.push(("service_type".into(), "basic".into()));
     save.push(("note".into(), "入户评估".into()));
@@ -717,7 +768,11 @@ async fn assessment_and_need_pages_follow_the_scale_and_lifecycle(app: TestApp) 
     let (status, html) = adviser
         .post_text(
             &format!("/households/{r}/needs/new"),
-            &[("dimension", "housing"), ("title", ""), ("from_assessment", "1")],
+            &[
+                ("dimension", "housing"),
+                ("title", ""),
+                ("from_assessment", "1"),
+            ],
         )
         .await;
     assert_eq!(status, 422);
@@ -781,7 +836,11 @@ async fn assessment_and_need_pages_follow_the_scale_and_lifecycle(app: TestApp) 
     let resp = adviser
         .post(
             &format!("/households/{r}/notes"),
-            &[("kind", "phone"), ("text", "电话回访，用药正常"), ("noted_on", "")],
+            &[
+                ("kind", "phone"),
+                ("text", "电话回访，用药正常"),
+                ("noted_on", ""),
+            ],
         )
         .await;
     assert_eq!(resp.status(), 303);

@@ -55,6 +55,8 @@ struct AssessPage {
     risks: &'static [(&'static str, &'static str)],
     service_types: &'static [(&'static str, &'static str)],
     priority_above: u32,
+    /// The highest possible sum of scores.
+    max_points: u32,
     /// Whether the scores were taken from the last assessment.
     from_last: bool,
 }
@@ -88,7 +90,10 @@ impl Typed {
             if typed.is_empty() {
                 continue;
             }
-            let v = typed.parse::<u64>().map(Value::from).unwrap_or(json!(typed));
+            let v = typed
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or(json!(typed));
             scores.insert(code.clone(), v);
         }
         let opt = |s: &str| if s.is_empty() { Value::Null } else { json!(s) };
@@ -134,6 +139,7 @@ fn page(
         risks: RISK_LEVELS,
         service_types: SERVICE_TYPES,
         priority_above: PRIORITY_ABOVE,
+        max_points: u32::from(MAX_SCORE) * DIMENSIONS.len() as u32,
         from_last,
     }
 }

@@ -14,6 +14,7 @@ use crate::auth::{csrf, Identity, Role};
 use crate::db::DbConnection;
 use crate::domain::vocabulary::{DIMENSIONS, NOTE_KINDS};
 use crate::error::AppError;
+use crate::households::access;
 use crate::households::assessment::{Scores, SCORE_LABELS};
 use crate::households::deadlines::{self, Due};
 use crate::households::history::{self, AssessmentRow, NoteRow};
@@ -21,7 +22,6 @@ use crate::households::needs::{self, NeedDoc, NeedQuery};
 use crate::households::repository::{self, Household, Scope};
 use crate::households::validation::Profile;
 use crate::households::view::{self, RevealField};
-use crate::households::access;
 use crate::privacy::{audit, mask, DataCipher};
 use crate::state::AppState;
 use crate::web::form::FormData;
@@ -218,12 +218,7 @@ fn page(
                     &m.id_number_enc,
                     mask::id_number,
                 )?,
-                phone_masked: masked(
-                    cipher,
-                    repository::MEMBER_PHONE,
-                    &m.phone_enc,
-                    mask::phone,
-                )?,
+                phone_masked: masked(cipher, repository::MEMBER_PHONE, &m.phone_enc, mask::phone)?,
                 disability_grade: m.disability_grade,
                 disability_type: m.disability_type.clone().unwrap_or_default(),
                 health: m.health(),
@@ -258,9 +253,9 @@ fn page(
             s.suggested_needs()
                 .into_iter()
                 .filter(|d| {
-                    !needs
-                        .iter()
-                        .any(|n| n.dimension == *d && matches!(n.status.as_str(), "open" | "matched"))
+                    !needs.iter().any(|n| {
+                        n.dimension == *d && matches!(n.status.as_str(), "open" | "matched")
+                    })
                 })
                 .map(|d| (d, crate::domain::vocabulary::label(DIMENSIONS, d)))
                 .collect()
@@ -280,7 +275,12 @@ fn page(
         is_admin: who.role == Role::Admin,
         ctx: PageCtx::new(req, Some(who)),
         profile: h.row.profile(),
-        address_masked: masked(cipher, repository::ADDRESS, &h.row.address_enc, mask::address)?,
+        address_masked: masked(
+            cipher,
+            repository::ADDRESS,
+            &h.row.address_enc,
+            mask::address,
+        )?,
         contact_phone_masked: masked(
             cipher,
             repository::CONTACT_PHONE,
@@ -408,9 +408,10 @@ pub async fn reveal(
     })?;
     let member = match data.get("member").as_str() {
         "" => None,
-        s => Some(s.parse::<usize>().map_err(|_| {
-            AppError::field("member", "成员序号无效 (member must be a number)")
-        })?),
+        s => Some(
+            s.parse::<usize>()
+                .map_err(|_| AppError::field("member", "成员序号无效 (member must be a number)"))?,
+        ),
     };
     show(
         &state,

@@ -233,7 +233,11 @@ impl HouseholdForm {
             identified_on: r.identified_on.to_string(),
             consent: r.consent,
             address: String::new(),
-            address_masked: kept.address.as_deref().map(mask::address).unwrap_or_default(),
+            address_masked: kept
+                .address
+                .as_deref()
+                .map(mask::address)
+                .unwrap_or_default(),
             contact_phone: String::new(),
             contact_phone_masked: kept
                 .contact_phone
@@ -256,7 +260,11 @@ impl HouseholdForm {
     /// The form as posted, and what the button pressed asks for.
     pub fn from_form(f: &FormData) -> (HouseholdForm, FormAction) {
         let mut members = Vec::new();
-        for i in f.all("member").iter().filter_map(|m| m.parse::<usize>().ok()) {
+        for i in f
+            .all("member")
+            .iter()
+            .filter_map(|m| m.parse::<usize>().ok())
+        {
             if members.len() >= MAX_MEMBERS {
                 break;
             }
@@ -356,8 +364,7 @@ impl HouseholdForm {
         put(
             &mut doc,
             "contact_phone",
-            text_value(&self.contact_phone)
-                .or_else(|| kept.contact_phone.clone().map(Value::from)),
+            text_value(&self.contact_phone).or_else(|| kept.contact_phone.clone().map(Value::from)),
         );
         put(&mut doc, "hukou_local", bool_value(&self.hukou_local));
         let mut housing = Map::new();
@@ -423,11 +430,7 @@ impl HouseholdForm {
                 }
                 put(&mut obj, "employment", text_value(&m.employment));
                 put(&mut obj, "student_stage", text_value(&m.student_stage));
-                put(
-                    &mut obj,
-                    "income_monthly",
-                    number_value(&m.income_monthly),
-                );
+                put(&mut obj, "income_monthly", number_value(&m.income_monthly));
                 Value::Object(obj)
             })
             .collect();
@@ -447,10 +450,7 @@ impl HouseholdForm {
                         .ok()
                         .and_then(|i| self.members.get_mut(i))
                     {
-                        target = (
-                            &mut m.errors,
-                            field.trim_start_matches('.').to_string(),
-                        );
+                        target = (&mut m.errors, field.trim_start_matches('.').to_string());
                     }
                 }
             }

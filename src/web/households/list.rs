@@ -96,12 +96,7 @@ pub async fn list(
     let who = require_role(&req, user.0, STAFF)?;
     let scope = access::scope(&who)?;
     let q = params.q.clone().unwrap_or_default().trim().to_string();
-    let region = params
-        .region
-        .clone()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let region = params.region.clone().unwrap_or_default().trim().to_string();
     let page = params.page.unwrap_or(1).clamp(1, 100_000);
     let query = ListQuery {
         text: Some(q.clone()).filter(|t| !t.is_empty()),
