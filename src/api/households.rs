@@ -14,7 +14,7 @@ use crate::households::history::{self, NoteRow};
 use crate::households::repository::{self, Household, ListQuery};
 use crate::households::validation::{validate_household, HouseholdInput};
 use crate::households::view::{self, RevealField};
-use crate::households::{access, id_number};
+use crate::households::{access, id_number, lifecycle};
 use crate::privacy::audit::{self, AuditEntry};
 use crate::privacy::DataCipher;
 use crate::state::AppState;
@@ -26,6 +26,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/households/{ref}", web::get().to(read))
         .route("/households/{ref}", web::put().to(replace))
         .route("/households/{ref}/reveal", web::post().to(reveal))
+        .route("/households/{ref}/status", web::post().to(set_status))
+        .route(
+            "/households/{ref}/withdraw-consent",
+            web::post().to(withdraw_consent),
+        )
         .route(
             "/households/{ref}/assessments",
             web::get().to(list_assessments),
@@ -212,10 +217,74 @@ pub async fn replace(
             if current.row.consent && !input.consent {
                 return Err(AppError::field(
                     "consent",
-                    "已记录的同意不能在此撤回；撤回同意请关闭档案 (recorded consent cannot be withdrawn here)",
+                    "已记录的同意不能在此撤回；请使用“撤回同意” (POST /api/v1/households/{ref}/withdraw-consent)，个人信息将被清除 (withdraw consent through withdraw-consent)",
                 ));
             }
             let h = repository::update(conn, &cipher, &ref_code, &input, version, &who.username)?;
+            view::household_json(&cipher, &h, today())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct StatusRequest {
+    /// `closed` (结案; a reason is required) or `active` (reopened).
+    pub status: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/households/{ref}/status", request_body = StatusRequest,
+    responses((status = 200, body = Object, description = "the household, personal data masked"),
+              (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn set_status(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+    body: web::Json<StatusRequest>,
+) -> Result<HttpResponse, AppError> {
+    let ref_code = path.into_inner();
+    let request = body.into_inner();
+    let cipher = state.cipher.clone();
+    let doc = state
+        .db(move |conn| {
+            visible(conn, &user.0, &ref_code)?;
+            let h = lifecycle::set_status(
+                conn,
+                &ref_code,
+                &request.status,
+                &request.reason,
+                &user.0.username,
+            )?;
+            view::household_json(&cipher, &h, today())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct WithdrawRequest {
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/households/{ref}/withdraw-consent", request_body = WithdrawRequest,
+    responses((status = 200, body = Object, description = "what is left: names, relations and region"),
+              (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn withdraw_consent(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+    body: web::Json<WithdrawRequest>,
+) -> Result<HttpResponse, AppError> {
+    let ref_code = path.into_inner();
+    let reason = body.into_inner().reason;
+    let cipher = state.cipher.clone();
+    let doc = state
+        .db(move |conn| {
+            visible(conn, &user.0, &ref_code)?;
+            let h = lifecycle::withdraw_consent(conn, &ref_code, &reason, &user.0.username)?;
             view::household_json(&cipher, &h, today())
         })
         .await?;

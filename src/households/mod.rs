@@ -7,6 +7,7 @@ pub mod deadlines;
 pub mod history;
 pub mod id_number;
 pub mod import;
+pub mod lifecycle;
 pub mod needs;
 pub mod phone;
 pub mod repository;

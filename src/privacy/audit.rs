@@ -14,12 +14,14 @@ pub struct AuditEntry {
     pub id: i64,
     pub at: NaiveDateTime,
     pub actor: String,
-    /// `reveal` (a masked value shown) or `view` (a record read).
+    /// `reveal` (a masked value shown), `view` (a record read), `lookup`
+    /// (found by ID number), `close`, `reopen`, `withdraw_consent`.
     pub action: String,
     /// What was read: a household ref, `H-0001/members[1]` for a member.
     pub subject: String,
     /// Which value: `id_number`, `phone`, `contact_phone`, `address`.
     pub field: String,
+    /// The reason given (for close, reopen, withdraw_consent).
     pub detail: String,
 }
 

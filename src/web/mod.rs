@@ -123,6 +123,9 @@ fn flash_text(code: &str) -> &'static str {
         "need_added" => "需求已加入需求清单。",
         "need_saved" => "需求已保存。",
         "need_status" => "需求状态已更新。",
+        "closed" => "档案已结案。",
+        "reopened" => "档案已重新开案。",
+        "consent_withdrawn" => "已撤回同意，个人信息已清除。",
         _ => "",
     }
 }

@@ -20,6 +20,7 @@ crate::backend_tests!(
     household_form_checks_input_and_changes_members_without_saving,
     work_queue_orders_households_and_flags_deadlines,
     assessment_and_need_pages_follow_the_scale_and_lifecycle,
+    a_record_is_closed_reopened_and_consent_withdrawn,
 );
 
 /// A signed-in browser: its own cookie jar.
@@ -849,6 +850,155 @@ async fn assessment_and_need_pages_follow_the_scale_and_lifecycle(app: TestApp) 
     let (_, html) = adviser.get(&format!("/households/{r}")).await;
     assert!(html.contains("电话回访，用药正常"));
     assert!(html.contains("电话联系"));
+}
+
+async fn a_record_is_closed_reopened_and_consent_withdrawn(app: TestApp) {
+    let (r, n) = seeded(&app).await;
+    let full_id = id("31022919500302123");
+    let token = app.token("adviser").await;
+    let adviser = Browser::signed_in(&base(&app), "adviser").await;
+    let other = Browser::signed_in(&base(&app), "adviser_b").await;
+    app.post(
+        &format!("/api/v1/households/{r}/assessments"),
+        Some(&token),
+        &json!({"scores": {"housing": 1, "medical": 3, "employment": 0, "education": 0,
+            "income": 2, "daily_care": 1, "rehabilitation": 0, "mental": 0, "family": 0,
+            "legal": 0, "social": 1, "safety": 0}}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/households/{r}/notes"),
+        Some(&token),
+        &json!({"kind": "home_visit", "text": "入户走访，了解用药情况"}),
+    )
+    .await;
+
+    // Closing asks first and needs a reason; another street cannot.
+    let (status, html) = adviser.get(&format!("/households/{r}/close")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("确认结案"));
+    assert_eq!(other.get(&format!("/households/{r}/close")).await.0, 404);
+    let resp = other
+        .post(
+            &format!("/households/{r}/status"),
+            &[("status", "closed"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(resp.status(), 404);
+    let (status, html) = adviser
+        .post_text(
+            &format!("/households/{r}/status"),
+            &[("status", "closed"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("请填写原因"));
+    let resp = adviser
+        .post(
+            &format!("/households/{r}/status"),
+            &[("status", "closed"), ("reason", "已纳入低保，情况稳定")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, html) = adviser.get(&format!("/households/{r}")).await;
+    assert!(html.contains("id=\"closed-banner\""));
+    let (_, work) = adviser.get("/work").await;
+    assert!(!work.contains(&r), "a closed record leaves the work queue");
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/households/{r}/status"),
+            Some(&token),
+            &json!({"status": "closed", "reason": "again"}),
+        )
+        .await;
+    assert_eq!(status, 409, "already closed");
+    let (status, h) = app
+        .post(
+            &format!("/api/v1/households/{r}/status"),
+            Some(&token),
+            &json!({"status": "active"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{h}");
+    assert_eq!(h["record_status"], "active");
+    let (_, work) = adviser.get("/work").await;
+    assert!(work.contains(&r));
+
+    // Withdrawing consent erases everything beyond names, relations, region.
+    let (status, html) = adviser
+        .get(&format!("/households/{r}/withdraw-consent"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("不能撤销"));
+    let charity = app.token("charity_a").await;
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/households/{r}/withdraw-consent"),
+            Some(&charity),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let resp = adviser
+        .post(
+            &format!("/households/{r}/withdraw-consent"),
+            &[("reason", "本人要求")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, h) = app
+        .get(&format!("/api/v1/households/{r}"), Some(&token))
+        .await;
+    assert_eq!(h["consent"], false);
+    assert_eq!(h["record_status"], "closed");
+    assert_eq!(h["address"], Value::Null);
+    assert_eq!(h["contact_phone"], Value::Null);
+    assert_eq!(h["members"][0]["name"], "张建国");
+    assert_eq!(h["members"][0]["relation"], "self");
+    assert_eq!(h["members"][0]["id_number"], Value::Null);
+    assert_eq!(h["members"][0]["birth_date"], Value::Null);
+    assert_eq!(h["members"][1]["phone"], Value::Null);
+    assert_eq!(h["members"][1]["disability_grade"], 0);
+    assert_eq!(h["hukou_local"], Value::Null);
+    let (_, list) = app
+        .get(&format!("/api/v1/households/{r}/assessments"), Some(&token))
+        .await;
+    assert_eq!(list["total"], 0);
+    let (_, notes) = app
+        .get(&format!("/api/v1/households/{r}/notes"), Some(&token))
+        .await;
+    assert_eq!(notes["total"], 0);
+    let (_, need) = app.get(&format!("/api/v1/needs/{n}"), Some(&token)).await;
+    assert_eq!(need["status"], "closed");
+    let (_, found) = app
+        .post(
+            "/api/v1/households/lookup",
+            Some(&token),
+            &json!({"id_number": full_id}),
+        )
+        .await;
+    assert_eq!(found["total"], 0, "the ID number's lookup hash is gone");
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/households/{r}/withdraw-consent"),
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let admin = app.token("admin").await;
+    let (_, audit) = app
+        .get(&format!("/api/v1/audit?subject={r}"), Some(&admin))
+        .await;
+    let actions: Vec<(&str, &str)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["detail"].as_str().unwrap()))
+        .collect();
+    assert!(actions.contains(&("close", "已纳入低保，情况稳定")));
+    assert!(actions.contains(&("reopen", "")));
+    assert!(actions.contains(&("withdraw_consent", "本人要求")));
 }
 
 /// Starts the real binary on this test's database (with a data directory

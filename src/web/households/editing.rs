@@ -217,7 +217,7 @@ pub async fn update(
             true,
             AppError::field(
                 "consent",
-                "已记录的同意不能在此撤回 (recorded consent cannot be withdrawn here)",
+                "已记录的同意不能在此撤回，请在家庭页面点“撤回同意” (withdraw consent from the household page)",
             ),
         );
     }

@@ -1,11 +1,13 @@
 //! Household pages for advisers and admins (charities are refused): the
 //! list and ID-number search, the record form, the household's page with
-//! reveal and case notes, and the assessment form.
+//! reveal and case notes, the assessment form, and closing a record or
+//! withdrawing consent.
 
 pub mod assess;
 pub mod detail;
 pub mod editing;
 pub mod form;
+pub mod lifecycle;
 pub mod list;
 
 use actix_web::web;
@@ -29,6 +31,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/households/{ref}/edit", web::post().to(editing::update))
         .route("/households/{ref}/reveal", web::post().to(detail::reveal))
         .route("/households/{ref}/notes", web::post().to(detail::add_note))
+        .route(
+            "/households/{ref}/close",
+            web::get().to(lifecycle::confirm_close),
+        )
+        .route(
+            "/households/{ref}/status",
+            web::post().to(lifecycle::set_status),
+        )
+        .route(
+            "/households/{ref}/withdraw-consent",
+            web::get().to(lifecycle::confirm_withdraw),
+        )
+        .route(
+            "/households/{ref}/withdraw-consent",
+            web::post().to(lifecycle::withdraw_consent),
+        )
         .route("/households/{ref}/assess", web::get().to(assess::form))
         .route("/households/{ref}/assess", web::post().to(assess::submit));
 }
