@@ -208,11 +208,14 @@ pub async fn replace(
         }
     }
     let version = body.get("version").and_then(Value::as_i64);
-    let input = validate_household(&body, today()).map_err(AppError::Validation)?;
+    let mut body = body;
     let cipher = state.cipher.clone();
     let doc = state
         .db(move |conn| {
             let current = visible(conn, &who, &ref_code)?;
+            // Masked values sent back as they were read mean "unchanged".
+            view::restore_masked(&cipher, &current, &mut body)?;
+            let input = validate_household(&body, today()).map_err(AppError::Validation)?;
             access::check_create(&who, &input.region)?;
             if current.row.consent && !input.consent {
                 return Err(AppError::field(

@@ -164,7 +164,7 @@ pub async fn replace(
     let version = body.get("version").and_then(Value::as_i64);
     let doc = state
         .db(move |conn| {
-            let current = visible(conn, &user.0, &ref_code)?;
+            let current = access::changeable_need(conn, &user.0, &ref_code)?;
             if let Value::Object(obj) = &mut body {
                 obj.entry("household_ref")
                     .or_insert_with(|| Value::String(current.household_ref.clone()));
@@ -216,7 +216,7 @@ pub async fn set_status(
     }
     let doc = state
         .db(move |conn| {
-            visible(conn, &user.0, &ref_code)?;
+            access::changeable_need(conn, &user.0, &ref_code)?;
             needs::set_status(
                 conn,
                 &ref_code,

@@ -56,12 +56,18 @@ pub fn check_create(who: &Identity, region: &RegionCode) -> Result<(), AppError>
 }
 
 /// May `who` see an unmasked ID number, phone number or address? The
-/// advisers responsible for the household may, one value at a time, and
+/// adviser responsible for the household may, one value at a time, and
 /// every time is written to the audit log; admins read that log instead.
 pub fn check_reveal(who: &Identity, row: &HouseholdRow) -> Result<(), AppError> {
     check_visible(who, row)?;
-    match who.role {
-        Role::Adviser => Ok(()),
+    match (&who.role, &row.adviser) {
+        // The adviser it is assigned to; while unassigned, the advisers of
+        // its region.
+        (Role::Adviser, Some(assigned)) if *assigned == who.username => Ok(()),
+        (Role::Adviser, None) => Ok(()),
+        (Role::Adviser, Some(assigned)) => Err(AppError::Forbidden(format!(
+            "该家庭由顾问 {assigned} 负责，只有负责顾问可以查看完整的个人信息 (only the household's own adviser may reveal personal data)"
+        ))),
         _ => Err(AppError::Forbidden(
             "只有负责该家庭的救助顾问可以查看完整的个人信息 (only the household's adviser may reveal personal data)"
                 .into(),
@@ -94,6 +100,19 @@ pub fn visible_need(
     let need = needs::find(conn, ref_code)?.ok_or_else(not_found)?;
     let household = repository::find(conn, &need.household_ref)?.ok_or_else(not_found)?;
     check_visible(who, &household.row).map_err(|_| not_found())?;
+    Ok(need)
+}
+
+/// Loads a need `who` may change: visible, and its household's consent on
+/// record (after consent is withdrawn its needs stay closed).
+pub fn changeable_need(
+    conn: &mut DbConnection,
+    who: &Identity,
+    ref_code: &str,
+) -> Result<NeedDoc, AppError> {
+    let need = visible_need(conn, who, ref_code)?;
+    let household = visible_household(conn, who, &need.household_ref)?;
+    require_consent(&household)?;
     Ok(need)
 }
 

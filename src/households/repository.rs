@@ -368,11 +368,17 @@ pub fn list(
             query = query.filter(households::adviser.eq(adviser.clone()));
         }
         if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
-            let pattern = format!("%{text}%");
+            // `%` and `_` typed in the filter are themselves, not wildcards.
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
             query = query.filter(
                 households::head_name
                     .like(pattern.clone())
-                    .or(households::ref_code.like(pattern)),
+                    .escape('\\')
+                    .or(households::ref_code.like(pattern).escape('\\')),
             );
         }
         query

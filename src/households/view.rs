@@ -1,7 +1,7 @@
 //! A household as the API and pages show it: SPEC's shape, with ID numbers,
 //! phone numbers and the address masked; and the one value a reveal shows.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
 
 use super::repository::{self, Household, MemberRow};
@@ -32,7 +32,7 @@ fn member_json(cipher: &DataCipher, m: &MemberRow, today: NaiveDate) -> Result<V
         "phone": masked(cipher, repository::MEMBER_PHONE, m.phone_enc.as_deref(), mask::phone)?,
         "relation": m.relation,
         "sex": m.sex,
-        "birth_date": m.birth_date,
+        "birth_date": m.birth_date.map(masked_birth_date),
         "age": m.birth_date.and_then(|b| age(b, today)),
         "disability_grade": m.disability_grade,
         "disability_type": m.disability_type,
@@ -41,6 +41,12 @@ fn member_json(cipher: &DataCipher, m: &MemberRow, today: NaiveDate) -> Result<V
         "student_stage": m.student_stage,
         "income_monthly": m.income_monthly,
     }))
+}
+
+/// A birth date with its month and day hidden: beside a masked ID number
+/// it would give the hidden digits away. The age stays visible.
+pub fn masked_birth_date(birth: NaiveDate) -> String {
+    format!("{}-**-**", birth.year())
 }
 
 /// The household document, masked.
@@ -145,4 +151,80 @@ pub fn reveal(
         _ => open(repository::CONTACT_PHONE, r.contact_phone_enc.as_ref())?,
     };
     Ok((value, r.ref_code.clone()))
+}
+
+/// Puts the values on record back where a document sent for replacement
+/// still holds their masked form, so a client can send back what it read
+/// without revealing anything. A member's values are matched to the member
+/// on record at the same position with the same name, else the first with
+/// that name; a masked value that matches nothing is left for validation
+/// to refuse.
+pub fn restore_masked(
+    cipher: &DataCipher,
+    current: &Household,
+    body: &mut Value,
+) -> Result<(), AppError> {
+    let open = |purpose: &str, sealed: Option<&String>| -> Result<Option<String>, AppError> {
+        sealed.map(|s| cipher.decrypt(purpose, s)).transpose()
+    };
+    let restore =
+        |slot: Option<&mut Value>, plain: Option<String>, mask: &dyn Fn(&str) -> String| {
+            if let (Some(slot), Some(plain)) = (slot, plain) {
+                if slot.as_str() == Some(mask(&plain).as_str()) {
+                    *slot = Value::String(plain);
+                }
+            }
+        };
+    let Some(obj) = body.as_object_mut() else {
+        return Ok(());
+    };
+    restore(
+        obj.get_mut("address"),
+        open(repository::ADDRESS, current.row.address_enc.as_ref())?,
+        &mask::address,
+    );
+    restore(
+        obj.get_mut("contact_phone"),
+        open(
+            repository::CONTACT_PHONE,
+            current.row.contact_phone_enc.as_ref(),
+        )?,
+        &mask::phone,
+    );
+    let Some(Value::Array(sent)) = obj.get_mut("members") else {
+        return Ok(());
+    };
+    for (i, m) in sent.iter_mut().enumerate() {
+        let Some(m) = m.as_object_mut() else { continue };
+        let name = m.get("name").and_then(Value::as_str).unwrap_or_default();
+        let same = |r: &&MemberRow| r.name == name;
+        let Some(on_record) = current
+            .members
+            .get(i)
+            .filter(same)
+            .or_else(|| current.members.iter().find(same))
+        else {
+            continue;
+        };
+        restore(
+            m.get_mut("id_number"),
+            open(repository::ID_NUMBER, on_record.id_number_enc.as_ref())?,
+            &mask::id_number,
+        );
+        restore(
+            m.get_mut("phone"),
+            open(repository::MEMBER_PHONE, on_record.phone_enc.as_ref())?,
+            &mask::phone,
+        );
+        restore(
+            m.get_mut("birth_date"),
+            on_record.birth_date.map(|b| b.to_string()),
+            &|plain: &str| {
+                NaiveDate::parse_from_str(plain, "%Y-%m-%d")
+                    .map(masked_birth_date)
+                    .unwrap_or_default()
+            },
+        );
+    }
+    Ok(())
 }

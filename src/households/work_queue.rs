@@ -192,13 +192,21 @@ pub fn open_needs(conn: &mut DbConnection, ids: &[i64]) -> Result<HashMap<i64, i
     Ok(counts)
 }
 
-/// Builds the queue of `adviser` (their households and the unassigned ones
-/// in their regions), or of every household in `scope` when `adviser` is
-/// `None`.
+/// Whose households a queue holds.
+#[derive(Debug, Clone)]
+pub enum Whose {
+    /// Every household in scope.
+    All,
+    /// One adviser's, and with `unassigned` the unassigned ones in scope too
+    /// (an adviser's own queue; an admin looking at an adviser sees theirs).
+    Adviser { username: String, unassigned: bool },
+}
+
+/// Builds the queue of the households in `scope` that `whose` names.
 pub fn load(
     conn: &mut DbConnection,
     scope: &Scope,
-    adviser: Option<&str>,
+    whose: &Whose,
     today: NaiveDate,
 ) -> Result<WorkQueue, AppError> {
     let mut query = households::table
@@ -207,12 +215,21 @@ pub fn load(
     if let Some(cond) = in_scope(scope) {
         query = query.filter(cond);
     }
-    if let Some(a) = adviser {
-        query = query.filter(
-            households::adviser
-                .eq(a.to_string())
-                .or(households::adviser.is_null()),
-        );
+    match whose {
+        Whose::All => {}
+        Whose::Adviser {
+            username,
+            unassigned: true,
+        } => {
+            query = query.filter(
+                households::adviser
+                    .eq(username.clone())
+                    .or(households::adviser.is_null()),
+            );
+        }
+        Whose::Adviser { username, .. } => {
+            query = query.filter(households::adviser.eq(username.clone()));
+        }
     }
     let rows: Vec<HouseholdRow> = query
         .order(households::id.asc())

@@ -416,7 +416,7 @@ async fn edit_form(
     let ref_code = path.into_inner();
     let (n, head_name) = state
         .db(move |conn| {
-            let n = access::visible_need(conn, &viewer, &ref_code)?;
+            let n = access::changeable_need(conn, &viewer, &ref_code)?;
             let h = access::visible_household(conn, &viewer, &n.household_ref)?;
             Ok((n, h.row.head_name))
         })
@@ -458,7 +458,7 @@ async fn update(
     let lookup = ref_code.clone();
     let (current, head_name) = state
         .db(move |conn| {
-            let n = access::visible_need(conn, &viewer, &lookup)?;
+            let n = access::changeable_need(conn, &viewer, &lookup)?;
             let h = access::visible_household(conn, &viewer, &n.household_ref)?;
             Ok((n, h.row.head_name))
         })
@@ -488,7 +488,7 @@ async fn update(
     let target = ref_code.clone();
     let saved = state
         .db(move |conn| {
-            access::visible_need(conn, &actor, &target)?;
+            access::changeable_need(conn, &actor, &target)?;
             needs::update(conn, &target, &input, version, &actor.username)
         })
         .await;
@@ -519,7 +519,7 @@ async fn confirm_close(
     let viewer = who.clone();
     let ref_code = path.into_inner();
     let n = state
-        .db(move |conn| access::visible_need(conn, &viewer, &ref_code))
+        .db(move |conn| access::changeable_need(conn, &viewer, &ref_code))
         .await?;
     needs::check_transition(&n.status, "closed")?;
     render(&ConfirmPage {
@@ -549,7 +549,7 @@ async fn change_status(
     let ref_code = path.into_inner();
     let n = state
         .db(move |conn| {
-            access::visible_need(conn, &who, &ref_code)?;
+            access::changeable_need(conn, &who, &ref_code)?;
             needs::set_status(conn, &ref_code, &to, &note, &who.username)
         })
         .await?;

@@ -12,7 +12,7 @@ use super::{render, require_role, PageCtx, PageError};
 use crate::auth::{Identity, Role};
 use crate::households::access;
 use crate::households::deadlines::{FIRST_VISIT_DAYS, FOLLOW_UP_DAYS};
-use crate::households::work_queue::{self, WorkQueue};
+use crate::households::work_queue::{self, Whose, WorkQueue};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -49,9 +49,17 @@ pub async fn show(
         Role::Adviser => Some(who.username.clone()),
         _ => adviser.filter(|a| !a.is_empty()),
     };
-    let whose = adviser.clone();
+    let whose = match &adviser {
+        Some(username) => Whose::Adviser {
+            username: username.clone(),
+            // An adviser also picks up the unassigned households of their
+            // streets; an admin looking at one adviser sees only theirs.
+            unassigned: who.role == Role::Adviser,
+        },
+        None => Whose::All,
+    };
     let queue = state
-        .db(move |conn| work_queue::load(conn, &scope, whose.as_deref(), today()))
+        .db(move |conn| work_queue::load(conn, &scope, &whose, today()))
         .await?;
     render(&QueuePage {
         is_admin: who.role == Role::Admin,

@@ -161,6 +161,37 @@ async fn households_are_scoped_masked_and_encrypted(app: TestApp) {
     assert_eq!(updated["version"], 2);
     let (status, _) = app.put(&path, Some(&adviser), &changed).await;
     assert_eq!(status, 409);
+
+    // What was read can be sent back: its masked values mean "unchanged".
+    let (_, read) = app.get(&path, Some(&adviser)).await;
+    assert_eq!(read["members"][0]["birth_date"], "1950-**-**");
+    assert_eq!(read["members"][0]["age"].as_u64().unwrap() >= 76, true);
+    let mut back = read.clone();
+    back["monthly"]["rent"] = json!(1300);
+    let (status, saved) = app.put(&path, Some(&adviser), &back).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["version"], 3);
+    assert_eq!(saved["monthly"]["rent"], 1300.0);
+    assert_eq!(
+        saved["members"][0]["id_number"],
+        read["members"][0]["id_number"]
+    );
+    assert_eq!(saved["members"][0]["birth_date"], "1950-**-**");
+    assert_eq!(saved["members"][1]["phone"], "139****1111");
+    assert_eq!(saved["address"], read["address"]);
+    let (_, found) = app
+        .post("/api/v1/households/lookup", Some(&adviser), &lookup)
+        .await;
+    assert_eq!(
+        found["items"][0]["ref"],
+        r.as_str(),
+        "still found by ID number"
+    );
+    // A masked value that matches nothing on record is refused.
+    let mut wrong = saved.clone();
+    wrong["members"][0]["id_number"] = json!("310***********0000");
+    let (status, body) = app.put(&path, Some(&adviser), &wrong).await;
+    assert_eq!(status, 422, "{body}");
 }
 
 async fn bad_id_numbers_are_refused_and_nothing_is_written(app: TestApp) {

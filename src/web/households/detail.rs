@@ -407,6 +407,8 @@ pub async fn reveal(
         )
     })?;
     let member = match data.get("member").as_str() {
+        // A household-level value belongs to no member.
+        _ if !field.of_member() => None,
         "" => None,
         s => Some(
             s.parse::<usize>()

@@ -19,6 +19,7 @@ use crate::state::AppState;
 use crate::web::form::FormData;
 use crate::web::session::MaybeWebUser;
 use crate::web::{redirect, render, render_with, require_role, PageCtx, PageError};
+use diesel::Connection;
 
 type Table = &'static [(&'static str, &'static str)];
 
@@ -112,6 +113,12 @@ pub async fn create(
         }
         FormAction::Save => {}
     }
+    if !form.errors.is_empty() {
+        return render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(&req, who, form, false),
+        );
+    }
     let doc = form.to_json(&Kept::default(), true);
     let input = match validate_household(&doc, today()) {
         Ok(input) => input,
@@ -183,13 +190,13 @@ pub async fn update(
     let (mut form, action) = HouseholdForm::from_form(&data);
     form.ref_code = ref_code.clone();
     // Visible before anything is shown back, even an added member row.
-    let cipher = state.cipher.clone();
     let viewer = who.clone();
     let lookup_ref = ref_code.clone();
-    let (kept, was_consented, adviser) = state
+    let adviser = state
         .db(move |conn| {
-            let h = access::visible_household(conn, &viewer, &lookup_ref)?;
-            Ok((Kept::of(&cipher, &h)?, h.row.consent, h.row.adviser))
+            Ok(access::visible_household(conn, &viewer, &lookup_ref)?
+                .row
+                .adviser)
         })
         .await?;
     form.adviser = adviser.unwrap_or_default();
@@ -204,33 +211,51 @@ pub async fn update(
         }
         FormAction::Save => {}
     }
-    let doc = form.to_json(&kept, false);
-    let input = match validate_household(&doc, today()) {
-        Ok(input) => input,
-        Err(list) => return rejected(&req, who, form, true, AppError::Validation(list)),
-    };
-    if was_consented && !input.consent {
+    if !form.errors.is_empty() {
+        return render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(&req, who, form, true),
+        );
+    }
+    // The version the form was read at: the values kept from the record
+    // (and the rows they belong to) are those of that version only.
+    let Ok(version) = form.version.parse::<i64>() else {
         return rejected(
             &req,
             who,
             form,
             true,
-            AppError::field(
-                "consent",
-                "已记录的同意不能在此撤回，请在家庭页面点“撤回同意” (withdraw consent from the household page)",
+            AppError::Conflict(
+                "表单缺少版本信息，请重新打开编辑页面 (the form has no version; reload it)".into(),
             ),
         );
-    }
-    if let Err(e) = access::check_create(&who, &input.region) {
-        return rejected(&req, who, form, true, e);
-    }
-    let version = form.version.parse::<i64>().ok();
+    };
     let cipher = state.cipher.clone();
     let actor = who.clone();
+    let posted = form.clone();
     let saved = state
         .db(move |conn| {
-            access::visible_household(conn, &actor, &ref_code)?;
-            repository::update(conn, &cipher, &ref_code, &input, version, &actor.username)
+            conn.transaction(|conn| {
+                let current = access::visible_household(conn, &actor, &ref_code)?;
+                let kept = Kept::of(&cipher, &current)?;
+                let doc = posted.to_json(&kept, false);
+                let input = validate_household(&doc, today()).map_err(AppError::Validation)?;
+                if current.row.consent && !input.consent {
+                    return Err(AppError::field(
+                        "consent",
+                        "已记录的同意不能在此撤回，请在家庭页面点“撤回同意” (withdraw consent from the household page)",
+                    ));
+                }
+                access::check_create(&actor, &input.region)?;
+                repository::update(
+                    conn,
+                    &cipher,
+                    &ref_code,
+                    &input,
+                    Some(version),
+                    &actor.username,
+                )
+            })
         })
         .await;
     match saved {

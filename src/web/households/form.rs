@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{AppError, FieldError};
 use crate::households::repository::{self, Household};
+use crate::households::view::masked_birth_date;
 use crate::privacy::{mask, DataCipher};
 use crate::web::form::FormData;
 
@@ -29,9 +30,14 @@ pub struct MemberForm {
     pub id_masked: String,
     pub phone: String,
     pub phone_masked: String,
+    /// Remove the ID number / phone on record.
+    pub clear_id: bool,
+    pub clear_phone: bool,
     pub relation: String,
     pub sex: String,
     pub birth_date: String,
+    /// The birth date on record, masked to its year.
+    pub birth_masked: String,
     pub disability_grade: String,
     pub disability_type: String,
     pub health: Vec<String>,
@@ -69,6 +75,8 @@ pub struct HouseholdForm {
     pub address_masked: String,
     pub contact_phone: String,
     pub contact_phone_masked: String,
+    pub clear_address: bool,
+    pub clear_contact_phone: bool,
     /// `""` unknown, `"true"`, `"false"`.
     pub hukou_local: String,
     pub housing_owned: String,
@@ -154,8 +162,15 @@ fn text_value(s: &str) -> Option<Value> {
 pub struct Kept {
     pub address: Option<String>,
     pub contact_phone: Option<String>,
-    /// By position on record: (ID number, phone).
-    pub members: Vec<(Option<String>, Option<String>)>,
+    /// By position on record.
+    pub members: Vec<KeptMember>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct KeptMember {
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub birth_date: Option<chrono::NaiveDate>,
 }
 
 impl Kept {
@@ -173,10 +188,11 @@ impl Kept {
                 .members
                 .iter()
                 .map(|m| {
-                    Ok((
-                        open(repository::ID_NUMBER, &m.id_number_enc)?,
-                        open(repository::MEMBER_PHONE, &m.phone_enc)?,
-                    ))
+                    Ok(KeptMember {
+                        id_number: open(repository::ID_NUMBER, &m.id_number_enc)?,
+                        phone: open(repository::MEMBER_PHONE, &m.phone_enc)?,
+                        birth_date: m.birth_date,
+                    })
                 })
                 .collect::<Result<_, AppError>>()?,
         })
@@ -206,15 +222,19 @@ impl HouseholdForm {
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                let (id, phone) = kept.members.get(i).cloned().unwrap_or_default();
+                let k = kept.members.get(i).cloned().unwrap_or_default();
                 MemberForm {
                     orig: Some(i),
                     name: m.name.clone(),
-                    id_masked: id.as_deref().map(mask::id_number).unwrap_or_default(),
-                    phone_masked: phone.as_deref().map(mask::phone).unwrap_or_default(),
+                    id_masked: k
+                        .id_number
+                        .as_deref()
+                        .map(mask::id_number)
+                        .unwrap_or_default(),
+                    phone_masked: k.phone.as_deref().map(mask::phone).unwrap_or_default(),
                     relation: m.relation.clone(),
                     sex: opt_text(&m.sex),
-                    birth_date: opt_text(&m.birth_date),
+                    birth_masked: m.birth_date.map(masked_birth_date).unwrap_or_default(),
                     disability_grade: m.disability_grade.to_string(),
                     disability_type: opt_text(&m.disability_type),
                     health: m.health(),
@@ -244,6 +264,8 @@ impl HouseholdForm {
                 .as_deref()
                 .map(mask::phone)
                 .unwrap_or_default(),
+            clear_address: false,
+            clear_contact_phone: false,
             hukou_local: opt_text(&p.hukou_local),
             housing_owned: opt_text(&p.housing.owned),
             area_m2: number_text(p.housing.area_m2),
@@ -260,11 +282,8 @@ impl HouseholdForm {
     /// The form as posted, and what the button pressed asks for.
     pub fn from_form(f: &FormData) -> (HouseholdForm, FormAction) {
         let mut members = Vec::new();
-        for i in f
-            .all("member")
-            .iter()
-            .filter_map(|m| m.parse::<usize>().ok())
-        {
+        let rows = f.all("member");
+        for i in rows.iter().filter_map(|m| m.parse::<usize>().ok()) {
             if members.len() >= MAX_MEMBERS {
                 break;
             }
@@ -276,9 +295,12 @@ impl HouseholdForm {
                 id_masked: g("id_masked"),
                 phone: g("phone"),
                 phone_masked: g("phone_masked"),
+                clear_id: g("clear_id") == "yes",
+                clear_phone: g("clear_phone") == "yes",
                 relation: g("relation"),
                 sex: g("sex"),
                 birth_date: g("birth_date"),
+                birth_masked: g("birth_masked"),
                 disability_grade: g("disability_grade"),
                 disability_type: g("disability_type"),
                 health: f.all(&format!("m{i}_health")),
@@ -295,7 +317,7 @@ impl HouseholdForm {
         } else {
             FormAction::Save
         };
-        let form = HouseholdForm {
+        let mut form = HouseholdForm {
             ref_code: f.get("ref"),
             version: f.get("version"),
             region: f.get("region"),
@@ -306,6 +328,8 @@ impl HouseholdForm {
             address_masked: f.get("address_masked"),
             contact_phone: f.get("contact_phone"),
             contact_phone_masked: f.get("contact_phone_masked"),
+            clear_address: f.get("clear_address") == "yes",
+            clear_contact_phone: f.get("clear_contact_phone") == "yes",
             hukou_local: f.get("hukou_local"),
             housing_owned: f.get("housing_owned"),
             area_m2: f.get("area_m2"),
@@ -317,6 +341,12 @@ impl HouseholdForm {
             members,
             errors: BTreeMap::new(),
         };
+        if rows.len() > MAX_MEMBERS {
+            form.errors.insert(
+                "members".into(),
+                format!("成员不能超过 {MAX_MEMBERS} 人 (too many members)"),
+            );
+        }
         (form, action)
     }
 
@@ -356,15 +386,23 @@ impl HouseholdForm {
         if creating {
             put(&mut doc, "adviser", text_value(&self.adviser));
         }
+        let keep = |clear: bool, v: &Option<String>| {
+            if clear {
+                None
+            } else {
+                v.clone().map(Value::from)
+            }
+        };
         put(
             &mut doc,
             "address",
-            text_value(&self.address).or_else(|| kept.address.clone().map(Value::from)),
+            text_value(&self.address).or_else(|| keep(self.clear_address, &kept.address)),
         );
         put(
             &mut doc,
             "contact_phone",
-            text_value(&self.contact_phone).or_else(|| kept.contact_phone.clone().map(Value::from)),
+            text_value(&self.contact_phone)
+                .or_else(|| keep(self.clear_contact_phone, &kept.contact_phone)),
         );
         put(&mut doc, "hukou_local", bool_value(&self.hukou_local));
         let mut housing = Map::new();
@@ -398,7 +436,7 @@ impl HouseholdForm {
             .members
             .iter()
             .map(|m| {
-                let (kept_id, kept_phone) = m
+                let k = m
                     .orig
                     .and_then(|o| kept.members.get(o).cloned())
                     .unwrap_or_default();
@@ -408,15 +446,20 @@ impl HouseholdForm {
                 put(
                     &mut obj,
                     "id_number",
-                    text_value(&m.id_number).or_else(|| kept_id.map(Value::from)),
+                    text_value(&m.id_number).or_else(|| keep(m.clear_id, &k.id_number)),
                 );
                 put(
                     &mut obj,
                     "phone",
-                    text_value(&m.phone).or_else(|| kept_phone.map(Value::from)),
+                    text_value(&m.phone).or_else(|| keep(m.clear_phone, &k.phone)),
                 );
                 put(&mut obj, "sex", text_value(&m.sex));
-                put(&mut obj, "birth_date", text_value(&m.birth_date));
+                put(
+                    &mut obj,
+                    "birth_date",
+                    text_value(&m.birth_date)
+                        .or_else(|| k.birth_date.map(|b| Value::from(b.to_string()))),
+                );
                 if m.disability_grade.trim() != "0" {
                     put(
                         &mut obj,
@@ -511,17 +554,38 @@ mod tests {
         let kept = Kept {
             address: Some("青浦区华新镇1号".into()),
             contact_phone: None,
-            members: vec![(None, None), (Some("ID-ON-RECORD".into()), None)],
+            members: vec![
+                KeptMember::default(),
+                KeptMember {
+                    id_number: Some("ID-ON-RECORD".into()),
+                    phone: Some("13900001111".into()),
+                    birth_date: None,
+                },
+            ],
         };
         let doc = form.to_json(&kept, false);
         assert_eq!(doc["address"], "青浦区华新镇1号");
         assert_eq!(doc["members"][0]["id_number"], "ID-ON-RECORD");
+        assert_eq!(doc["members"][0]["phone"], "13900001111");
         assert!(doc["members"][0].get("disability_grade").is_none());
         assert_eq!(doc["members"][1]["id_number"], "11010520100101002X");
         assert_eq!(doc["members"][1]["health"], json!(["chronic"]));
         assert_eq!(doc["housing"]["area_m2"], json!(32.5));
         assert_eq!(doc["monthly"]["rent"], "abc");
         assert!(doc.get("adviser").is_none());
+    }
+
+    #[test]
+    fn more_members_than_allowed_are_refused_not_dropped() {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for i in 0..=MAX_MEMBERS {
+            pairs.push(("member".into(), i.to_string()));
+            pairs.push((format!("m{i}_name"), format!("成员{i}")));
+        }
+        let body = serde_urlencoded::to_string(&pairs).expect("encodes");
+        let (form, _) = HouseholdForm::from_form(&FormData::parse(body.as_bytes()));
+        assert_eq!(form.members.len(), MAX_MEMBERS);
+        assert!(form.error("members").contains("成员不能超过"));
     }
 
     #[test]

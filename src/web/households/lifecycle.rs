@@ -153,18 +153,19 @@ pub async fn set_status(
     let (status, reason) = (data.get("status"), data.get("reason"));
     let actor = who.clone();
     let (target, why) = (names.0.clone(), reason.clone());
-    let done = if status == "closed" {
-        "closed"
-    } else {
-        "reopened"
-    };
+    let closing = status == "closed";
     let outcome = state
         .db(move |conn| {
             access::visible_household(conn, &actor, &target)?;
             lifecycle::set_status(conn, &target, &status, &why, &actor.username).map(|_| ())
         })
         .await;
-    finish(&req, who, names, false, reason, outcome, done).await
+    if !closing {
+        // Reopening has no form to come back to: an error has its own page.
+        outcome?;
+        return Ok(redirect(&format!("/households/{}?done=reopened", names.0)));
+    }
+    finish(&req, who, names, false, reason, outcome, "closed").await
 }
 
 pub async fn withdraw_consent(
