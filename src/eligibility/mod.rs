@@ -1,5 +1,9 @@
-//! Eligibility rules: JsonLogic, parsed ("compiled") once into a checked tree.
+//! Eligibility rules: JsonLogic, parsed ("compiled") once into a checked
+//! tree, evaluated with json-logic-js's semantics against a household's
+//! facts.
 
+pub mod eval;
+pub mod js;
 pub mod rule;
 
 pub use rule::JsonLogicRule;
