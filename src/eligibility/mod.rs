@@ -1,8 +1,10 @@
 //! Eligibility rules: JsonLogic, parsed ("compiled") once into a checked
 //! tree, evaluated with json-logic-js's semantics against a household's
-//! facts.
+//! facts, and explained condition by condition.
 
 pub mod eval;
+pub mod explain;
+pub mod facts;
 pub mod js;
 pub mod rule;
 

@@ -1,0 +1,513 @@
+//! Why a rule holds or fails for a household, in Chinese built from the
+//! fact names and values ("家庭月人均收入 1620 元，高于 1510 元"); and the
+//! near miss — a rule that fails on exactly one of its conditions.
+//!
+//! A rule's conditions are the arguments of its top-level `and` (nested
+//! `and`s flattened), or the rule itself. Each is evaluated on its own and
+//! described from its shape; a shape not recognised is described
+//! generically.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::eval::{evaluate, lookup};
+use super::facts::label;
+use super::js::{self, truthy};
+use super::rule::{JsonLogicRule, Node};
+use crate::domain::vocabulary::{
+    self, DISABILITY_TYPES, EMPLOYMENT, HEALTH_TAGS, RELATIONS, SEXES, STUDENT_STAGES,
+    TARGET_GROUPS,
+};
+use crate::privacy::mask;
+
+/// One condition of a rule, described, and whether it held.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Condition {
+    pub text: String,
+    pub held: bool,
+}
+
+/// A rule's result for one household's facts.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Outcome {
+    pub eligible: bool,
+    pub conditions: Vec<Condition>,
+}
+
+impl Outcome {
+    pub fn failed(&self) -> impl Iterator<Item = &Condition> {
+        self.conditions.iter().filter(|c| !c.held)
+    }
+
+    /// The one condition that failed, when exactly one did.
+    pub fn near_miss(&self) -> Option<&Condition> {
+        let mut failed = self.failed();
+        match (self.eligible, failed.next(), failed.next()) {
+            (false, Some(one), None) => Some(one),
+            _ => None,
+        }
+    }
+
+    /// The texts of the conditions that held (the reasons of an eligible result).
+    pub fn reasons(&self) -> Vec<String> {
+        self.conditions.iter().map(|c| c.text.clone()).collect()
+    }
+}
+
+/// Evaluates `rule` on `facts` and explains it.
+pub fn explain(rule: &JsonLogicRule, facts: &Value) -> Outcome {
+    let mut parts = Vec::new();
+    flatten_and(rule.root(), &mut parts);
+    let conditions = parts
+        .iter()
+        .map(|node| {
+            let held = truthy(&evaluate(node, facts));
+            Condition {
+                text: describe(node, facts, held),
+                held,
+            }
+        })
+        .collect::<Vec<_>>();
+    let eligible = truthy(&evaluate(rule.root(), facts));
+    Outcome {
+        eligible,
+        conditions,
+    }
+}
+
+fn flatten_and<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+    match node {
+        Node::Op { op: "and", args } => args.iter().for_each(|a| flatten_and(a, out)),
+        other => out.push(other),
+    }
+}
+
+/// The name of a plain `{"var": "name"}`.
+fn var_name(node: &Node) -> Option<String> {
+    match node {
+        Node::Op { op: "var", args } => match args.first() {
+            Some(Node::Literal(Value::String(s))) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn literal(node: &Node) -> Option<&Value> {
+    match node {
+        Node::Literal(v) => Some(v),
+        _ => None,
+    }
+}
+
+fn code_label(fact: &str, code: &str) -> String {
+    let table: &[(&str, &str)] = match fact {
+        "employment" => EMPLOYMENT,
+        "student_stage" => STUDENT_STAGES,
+        "sex" => SEXES,
+        "disability_type" => DISABILITY_TYPES,
+        "health" => HEALTH_TAGS,
+        "relation" => RELATIONS,
+        "status" => TARGET_GROUPS,
+        _ => return code.to_string(),
+    };
+    vocabulary::label(table, code).to_string()
+}
+
+/// A value in words: numbers plainly, yes/no, codes by their labels.
+fn show(fact: &str, v: &Value) -> String {
+    match v {
+        Value::Null => "未登记".into(),
+        Value::Bool(true) => "是".into(),
+        Value::Bool(false) => "否".into(),
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap_or(0.0);
+            if x.fract() == 0.0 {
+                js::number_text(x)
+            } else {
+                let t = format!("{x:.2}");
+                t.trim_end_matches('0').trim_end_matches('.').to_string()
+            }
+        }
+        Value::String(s) => code_label(fact, s),
+        Value::Array(items) if items.is_empty() => "无".into(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| show(fact, i))
+            .collect::<Vec<_>>()
+            .join("、"),
+        Value::Object(_) => js::to_string(v),
+    }
+}
+
+fn with_unit(fact: &str, v: &Value) -> String {
+    let unit = label(fact).map(|(_, u)| u).unwrap_or("");
+    match v {
+        Value::Number(_) if !unit.is_empty() => format!("{} {unit}", show(fact, v)),
+        _ => show(fact, v),
+    }
+}
+
+fn name_of(fact: &str) -> String {
+    label(fact)
+        .map(|(l, _)| l.to_string())
+        .unwrap_or_else(|| fact.to_string())
+}
+
+fn fact_value(facts: &Value, fact: &str) -> Value {
+    lookup(facts, &Value::String(fact.into()))
+        .map(|v| v.into_owned())
+        .unwrap_or(Value::Null)
+}
+
+/// How `actual` stands against `bound`: 低于 / 等于 / 高于.
+fn relation(actual: &Value, bound: &Value) -> &'static str {
+    if actual.is_null() {
+        return "未登记，按 0 计";
+    }
+    if js::less(actual, bound, false) {
+        "低于"
+    } else if js::loose_equals(actual, bound) || js::less(actual, bound, true) {
+        "等于"
+    } else {
+        "高于"
+    }
+}
+
+/// "{fact op literal}" with the fact on either side, normalised so the
+/// fact is on the left (`{"<": [1510, {"var": x}]}` is `x > 1510`).
+fn comparison<'a>(op: &'static str, args: &'a [Node]) -> Option<(String, &'static str, &'a Value)> {
+    let flip = |op: &'static str| match op {
+        "<" => ">",
+        "<=" => ">=",
+        ">" => "<",
+        ">=" => "<=",
+        other => other,
+    };
+    if !matches!(op, "==" | "===" | "!=" | "!==" | "<" | "<=" | ">" | ">=") {
+        return None;
+    }
+    match (args.first(), args.get(1), args.len()) {
+        (Some(a), Some(b), 2) => match (var_name(a), literal(b), var_name(b), literal(a)) {
+            (Some(fact), Some(lit), _, _) => Some((fact, op, lit)),
+            (_, _, Some(fact), Some(lit)) => Some((fact, flip(op), lit)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn describe_comparison(fact: &str, op: &str, bound: &Value, actual: &Value) -> String {
+    let name = name_of(fact);
+    match (op, bound) {
+        ("==" | "===", Value::Bool(want)) | ("!=" | "!==", Value::Bool(want))
+            if matches!(actual, Value::Bool(_) | Value::Null) =>
+        {
+            let negated = op.starts_with('!');
+            let want = *want != negated;
+            if want {
+                format!("{name}：{}", show(fact, actual))
+            } else {
+                format!("{name}：{}（要求为否）", show(fact, actual))
+            }
+        }
+        ("==" | "===", _) => format!(
+            "{name}：{}（要求为 {}）",
+            with_unit(fact, actual),
+            with_unit(fact, bound)
+        ),
+        ("!=" | "!==", _) => format!(
+            "{name}：{}（要求不为 {}）",
+            with_unit(fact, actual),
+            with_unit(fact, bound)
+        ),
+        _ => format!(
+            "{name} {}，{} {}",
+            with_unit(fact, actual),
+            relation(actual, bound),
+            with_unit(fact, bound)
+        ),
+    }
+}
+
+/// A condition on one member, as a phrase ("年满 80 周岁"), for some / all /
+/// none over the members.
+fn member_phrase(node: &Node) -> Option<(String, Option<String>)> {
+    let Node::Op { op, args } = node else {
+        return None;
+    };
+    if let Some((fact, op, bound)) = comparison(op, args) {
+        let name = name_of(&fact);
+        let b = with_unit(&fact, bound);
+        let phrase = match (fact.as_str(), op) {
+            ("age", ">=") => format!("年满 {} 周岁", show("age", bound)),
+            ("age", ">") => format!("超过 {} 周岁", show("age", bound)),
+            ("age", "<") => format!("未满 {} 周岁", show("age", bound)),
+            ("age", "<=") => format!("不超过 {} 周岁", show("age", bound)),
+            (_, "==" | "===") => format!("{name}为{b}"),
+            (_, "!=" | "!==") => format!("{name}不为{b}"),
+            (_, ">=") => format!("{name}不低于 {b}"),
+            (_, ">") => format!("{name}高于 {b}"),
+            (_, "<=") => format!("{name}不高于 {b}"),
+            _ => format!("{name}低于 {b}"),
+        };
+        return Some((phrase, Some(fact)));
+    }
+    match (*op, args.as_slice()) {
+        ("in", [needle, hay]) => {
+            let fact = var_name(hay)?;
+            let needle = literal(needle)?;
+            Some((
+                format!("{}含“{}”", name_of(&fact), show(&fact, needle)),
+                None,
+            ))
+        }
+        ("!!", [inner]) | ("var", [inner])
+            if var_name(node).is_some() || var_name(inner).is_some() =>
+        {
+            let fact = var_name(inner).or_else(|| var_name(node))?;
+            Some((format!("{}：是", name_of(&fact)), None))
+        }
+        _ => None,
+    }
+}
+
+fn describe(node: &Node, facts: &Value, held: bool) -> String {
+    let yes_no = if held { "是" } else { "否" };
+    let Node::Op { op, args } = node else {
+        return format!(
+            "条件 {}：{}",
+            rule_text(node),
+            if held { "成立" } else { "不成立" }
+        );
+    };
+    // fact <op> literal
+    if let Some((fact, op, bound)) = comparison(op, args) {
+        let actual = fact_value(facts, &fact);
+        return describe_comparison(&fact, op, bound, &actual);
+    }
+    match (*op, args.as_slice()) {
+        // literal < fact < literal (between)
+        ("<" | "<=", [low, mid, high]) => {
+            if let (Some(lo), Some(fact), Some(hi)) = (literal(low), var_name(mid), literal(high)) {
+                let actual = fact_value(facts, &fact);
+                return format!(
+                    "{} {}，{}在 {}–{} 之间",
+                    name_of(&fact),
+                    with_unit(&fact, &actual),
+                    if held { "" } else { "不" },
+                    show(&fact, lo),
+                    with_unit(&fact, hi)
+                );
+            }
+        }
+        ("var", _) => {
+            if let Some(fact) = var_name(node) {
+                return format!(
+                    "{}：{}",
+                    name_of(&fact),
+                    show(&fact, &fact_value(facts, &fact))
+                );
+            }
+        }
+        ("!" | "!!", [inner]) => {
+            if let Some(fact) = var_name(inner) {
+                let actual = fact_value(facts, &fact);
+                return if *op == "!" {
+                    format!("{}：{}（要求为否）", name_of(&fact), show(&fact, &actual))
+                } else {
+                    format!("{}：{}", name_of(&fact), show(&fact, &actual))
+                };
+            }
+        }
+        ("in", [needle, hay]) => {
+            if let (Some(needle), Some(fact)) = (literal(needle), var_name(hay)) {
+                return format!("{}包含“{}”：{yes_no}", name_of(&fact), show(&fact, needle));
+            }
+            if let (Some(fact), Some(Value::Array(options))) = (var_name(needle), literal(hay)) {
+                let actual = fact_value(facts, &fact);
+                let options: Vec<String> = options.iter().map(|o| show(&fact, o)).collect();
+                return format!(
+                    "{}：{}（要求为 {} 之一）",
+                    name_of(&fact),
+                    show(&fact, &actual),
+                    options.join("、")
+                );
+            }
+        }
+        ("some" | "all" | "none", [over, inner]) => {
+            if let (Some(list), Some((phrase, shown))) = (var_name(over), member_phrase(inner)) {
+                if list == "members" {
+                    return describe_members(op, &phrase, shown.as_deref(), inner, facts, held);
+                }
+            }
+        }
+        ("or", parts) => {
+            let texts: Vec<String> = parts
+                .iter()
+                .map(|p| {
+                    let h = truthy(&evaluate(p, facts));
+                    describe(p, facts, h)
+                })
+                .collect();
+            return format!("以下任一条件（{}）：{}", yes_no, texts.join("；"));
+        }
+        _ => {}
+    }
+    format!(
+        "条件 {}：{}",
+        rule_text(node),
+        if held { "成立" } else { "不成立" }
+    )
+}
+
+/// "有成员年满 80 周岁：是（张**，82 岁）".
+fn describe_members(
+    op: &str,
+    phrase: &str,
+    shown: Option<&str>,
+    inner: &Node,
+    facts: &Value,
+    held: bool,
+) -> String {
+    let members = match facts.get("members") {
+        Some(Value::Array(m)) => m.as_slice(),
+        _ => &[],
+    };
+    let who = |m: &Value| {
+        let name = m.get("name").and_then(Value::as_str).unwrap_or("成员");
+        let name = if name.is_empty() {
+            "成员".to_string()
+        } else {
+            mask::name(name)
+        };
+        match shown.map(|f| (f, m.get(f).cloned().unwrap_or(Value::Null))) {
+            Some((f, v)) => format!("{name}，{}", with_unit(f, &v)),
+            None => name,
+        }
+    };
+    let matching: Vec<String> = members
+        .iter()
+        .filter(|m| truthy(&evaluate(inner, m)))
+        .map(who)
+        .collect();
+    let others: Vec<String> = members
+        .iter()
+        .filter(|m| !truthy(&evaluate(inner, m)))
+        .map(who)
+        .collect();
+    let yes_no = if held { "是" } else { "否" };
+    let list = |l: &[String]| l.join("；");
+    match op {
+        "some" if held => format!("有成员{phrase}：是（{}）", list(&matching)),
+        "some" => format!("有成员{phrase}：否"),
+        "all" if held => format!("所有成员{phrase}：是"),
+        "all" if others.is_empty() => format!("所有成员{phrase}：否（没有登记成员）"),
+        "all" => format!("所有成员{phrase}：否（{}不符合）", list(&others)),
+        _ if held => format!("没有成员{phrase}：{yes_no}"),
+        _ => format!("没有成员{phrase}：否（{}）", list(&matching)),
+    }
+}
+
+/// A rule fragment as compact JSON, for conditions with no wording.
+fn rule_text(node: &Node) -> String {
+    fn to_json(node: &Node) -> Value {
+        match node {
+            Node::Literal(v) => v.clone(),
+            Node::Array(items) => Value::Array(items.iter().map(to_json).collect()),
+            Node::Op { op, args } => {
+                let args: Vec<Value> = args.iter().map(to_json).collect();
+                serde_json::json!({ *op: args })
+            }
+        }
+    }
+    to_json(node).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(v: Value) -> JsonLogicRule {
+        JsonLogicRule::parse(&v).unwrap()
+    }
+
+    #[test]
+    fn reasons_are_built_from_fact_names_and_values() {
+        let dibao = rule(json!({"and": [{"==": [{"var": "hukou_local"}, true]},
+                                         {"<": [{"var": "income_per_capita"}, 1510]}]}));
+        let facts = json!({"hukou_local": true, "income_per_capita": 1620});
+        let out = explain(&dibao, &facts);
+        assert!(!out.eligible);
+        assert_eq!(
+            out.conditions,
+            vec![
+                Condition {
+                    text: "本市户籍：是".into(),
+                    held: true
+                },
+                Condition {
+                    text: "家庭月人均收入 1620 元，高于 1510 元".into(),
+                    held: false
+                },
+            ]
+        );
+        assert_eq!(
+            out.near_miss().unwrap().text,
+            "家庭月人均收入 1620 元，高于 1510 元"
+        );
+        let at = explain(
+            &dibao,
+            &json!({"hukou_local": true, "income_per_capita": 1510}),
+        );
+        assert_eq!(
+            at.conditions[1].text,
+            "家庭月人均收入 1510 元，等于 1510 元"
+        );
+        assert!(!at.eligible);
+        let both = explain(
+            &dibao,
+            &json!({"hukou_local": false, "income_per_capita": 2000}),
+        );
+        assert_eq!(both.near_miss(), None, "two conditions failed");
+        let ok = explain(
+            &dibao,
+            &json!({"hukou_local": true, "income_per_capita": 1200.5}),
+        );
+        assert!(ok.eligible);
+        assert_eq!(ok.reasons()[1], "家庭月人均收入 1200.5 元，低于 1510 元");
+    }
+
+    #[test]
+    fn members_are_named_masked_with_the_value_that_counts() {
+        let elderly = rule(json!({"some": [{"var": "members"}, {">=": [{"var": "age"}, 80]}]}));
+        let facts =
+            json!({"members": [{"name": "张建国", "age": 82}, {"name": "李秀英", "age": 75}]});
+        let out = explain(&elderly, &facts);
+        assert!(out.eligible);
+        assert_eq!(
+            out.conditions[0].text,
+            "有成员年满 80 周岁：是（张**，82 岁）"
+        );
+        let young = explain(
+            &elderly,
+            &json!({"members": [{"name": "李秀英", "age": 79}]}),
+        );
+        assert_eq!(young.conditions[0].text, "有成员年满 80 周岁：否");
+        let between = rule(json!({"<=": [0, {"var": "income_per_capita"}, 2000]}));
+        assert_eq!(
+            explain(&between, &json!({"income_per_capita": 2500})).conditions[0].text,
+            "家庭月人均收入 2500 元，不在 0–2000 元 之间"
+        );
+        let status = rule(json!({"in": ["dibao", {"var": "status"}]}));
+        assert_eq!(
+            explain(&status, &json!({"status": ["dibao"]})).conditions[0].text,
+            "现享救助包含“低保对象”：是"
+        );
+        let odd = rule(json!({"==": [{"+": [1, 1]}, 2]}));
+        assert!(explain(&odd, &json!({})).conditions[0]
+            .text
+            .starts_with("条件 "));
+    }
+}
