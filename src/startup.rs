@@ -254,6 +254,7 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
         throttle,
         search,
         cipher,
+        rules: Default::default(),
     });
     let server = HttpServer::new(move || {
         App::new()

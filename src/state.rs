@@ -18,6 +18,8 @@ pub struct AppState {
     pub search: std::sync::Arc<SearchIndex>,
     /// Encrypts and decrypts personal data.
     pub cipher: DataCipher,
+    /// Published resources' eligibility rules, parsed once.
+    pub rules: std::sync::Arc<crate::eligibility::rulebook::RuleBook>,
 }
 
 impl AppState {

@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod organisations;
 pub mod regions;
 pub mod resources;
+pub mod screening;
 pub mod users;
 
 use actix_web::{web, HttpResponse};
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(resources::configure)
             .configure(households::configure)
             .configure(needs::configure)
+            .configure(screening::configure)
             .configure(users::configure)
             .configure(organisations::configure)
             .configure(regions::configure)

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{auth, households, needs, organisations, regions, resources, users};
+use super::{auth, households, needs, organisations, regions, resources, screening, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,7 @@ use super::{auth, households, needs, organisations, regions, resources, users};
         households::set_status,
         households::withdraw_consent,
         households::lookup,
+        screening::screen,
         households::audit_log,
         households::assess,
         households::list_assessments,
@@ -63,6 +64,9 @@ use super::{auth, households, needs, organisations, regions, resources, users};
         auth::PasswordChange,
         auth::TokenResponse,
         households::HouseholdSummary,
+        crate::eligibility::report::ScreeningResult,
+        crate::eligibility::report::EligiblePolicy,
+        crate::eligibility::report::NearMiss,
         households::RevealRequest,
         households::StatusRequest,
         households::WithdrawRequest,

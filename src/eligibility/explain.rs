@@ -254,6 +254,34 @@ fn member_phrase(node: &Node) -> Option<(String, Option<String>)> {
         return Some((phrase, Some(fact)));
     }
     match (*op, args.as_slice()) {
+        ("and" | "or", parts) => {
+            let phrases: Vec<(String, Option<String>)> =
+                parts.iter().map(member_phrase).collect::<Option<_>>()?;
+            let shown = phrases.iter().find_map(|(_, f)| f.clone());
+            let joined: Vec<String> = phrases.into_iter().map(|(p, _)| p).collect();
+            let glue = if *op == "and" { "且" } else { "或" };
+            Some((joined.join(glue), shown))
+        }
+        ("<" | "<=", [low, mid, high]) => {
+            let (lo, fact, hi) = (literal(low)?, var_name(mid)?, literal(high)?);
+            Some((
+                format!(
+                    "{}在 {}–{}之间",
+                    name_of(&fact),
+                    show(&fact, lo),
+                    with_unit(&fact, hi)
+                ),
+                Some(fact),
+            ))
+        }
+        ("in", [needle, hay]) if var_name(needle).is_some() => {
+            let fact = var_name(needle)?;
+            let Value::Array(options) = literal(hay)? else {
+                return None;
+            };
+            let options: Vec<String> = options.iter().map(|o| show(&fact, o)).collect();
+            Some((format!("{}为{}", name_of(&fact), options.join("或")), None))
+        }
         ("in", [needle, hay]) => {
             let fact = var_name(hay)?;
             let needle = literal(needle)?;
@@ -292,7 +320,7 @@ fn describe(node: &Node, facts: &Value, held: bool) -> String {
             if let (Some(lo), Some(fact), Some(hi)) = (literal(low), var_name(mid), literal(high)) {
                 let actual = fact_value(facts, &fact);
                 return format!(
-                    "{} {}，{}在 {}–{} 之间",
+                    "{} {}，{}在 {}–{}之间",
                     name_of(&fact),
                     with_unit(&fact, &actual),
                     if held { "" } else { "不" },
@@ -495,10 +523,21 @@ mod tests {
             &json!({"members": [{"name": "李秀英", "age": 79}]}),
         );
         assert_eq!(young.conditions[0].text, "有成员年满 80 周岁：否");
+        let job = rule(json!({"some": [{"var": "members"}, {"and": [
+            {"==": [{"var": "employment"}, "unemployed"]}, {"<=": [16, {"var": "age"}, 59]}]}]}));
+        assert_eq!(
+            explain(
+                &job,
+                &json!({"members": [{"name": "王芳", "employment": "unemployed", "age": 45}]})
+            )
+            .conditions[0]
+                .text,
+            "有成员就业状况为失业且年龄在 16–59 岁之间：是（王*，失业）"
+        );
         let between = rule(json!({"<=": [0, {"var": "income_per_capita"}, 2000]}));
         assert_eq!(
             explain(&between, &json!({"income_per_capita": 2500})).conditions[0].text,
-            "家庭月人均收入 2500 元，不在 0–2000 元 之间"
+            "家庭月人均收入 2500 元，不在 0–2000 元之间"
         );
         let status = rule(json!({"in": ["dibao", {"var": "status"}]}));
         assert_eq!(

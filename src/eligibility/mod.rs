@@ -6,6 +6,9 @@ pub mod eval;
 pub mod explain;
 pub mod facts;
 pub mod js;
+pub mod report;
 pub mod rule;
+pub mod rulebook;
+pub mod screening;
 
 pub use rule::JsonLogicRule;

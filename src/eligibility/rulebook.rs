@@ -1,0 +1,173 @@
+//! The rule book: every published resource with an eligibility rule, its
+//! rule parsed once and kept in memory. It is reloaded from the database
+//! when a resource has changed since it was loaded (the change log says
+//! so), so every instance agrees with the database and no rule is parsed
+//! per evaluation.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::explain::{explain, Outcome};
+use super::JsonLogicRule;
+use crate::catalogue::model::Apply;
+use crate::catalogue::ResourceRow;
+use crate::db::schema::{change_log, resources};
+use crate::db::DbConnection;
+use crate::domain::RegionCode;
+use crate::error::AppError;
+
+/// A published resource with a rule.
+#[derive(Debug, Clone)]
+pub struct RuledResource {
+    pub ref_code: String,
+    pub kind: String,
+    pub title: String,
+    pub summary: String,
+    pub provider: String,
+    pub region: String,
+    pub benefit: String,
+    pub dimensions: Vec<String>,
+    pub target_groups: Vec<String>,
+    pub apply: Apply,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    pub version: i64,
+    pub rule: JsonLogicRule,
+}
+
+impl RuledResource {
+    fn of(row: &ResourceRow) -> Option<RuledResource> {
+        let rule = JsonLogicRule::parse(&row.eligibility_json()?).ok()?;
+        Some(RuledResource {
+            ref_code: row.ref_code.clone(),
+            kind: row.kind.clone(),
+            title: row.title.clone(),
+            summary: row.summary.clone(),
+            provider: row.provider.clone(),
+            region: row.region.clone(),
+            benefit: row.benefit.clone(),
+            dimensions: row.dimension_codes(),
+            target_groups: row.target_group_codes(),
+            apply: row.apply_info(),
+            valid_from: row.valid_from,
+            valid_until: row.valid_until,
+            version: row.version,
+            rule,
+        })
+    }
+
+    pub fn valid_on(&self, day: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|f| f <= day) && self.valid_until.is_none_or(|u| day <= u)
+    }
+
+    /// Whether the resource's region scope covers `region` (`None`: the
+    /// region is not known, every scope is considered).
+    pub fn covers(&self, region: Option<&str>) -> bool {
+        match region {
+            None => true,
+            Some(r) => RegionCode::parse(&self.region).is_ok_and(|scope| scope.covers(r)),
+        }
+    }
+}
+
+/// The rule book as loaded at one point of the change log.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The newest resource change it reflects.
+    pub seq: i64,
+    pub resources: Vec<Arc<RuledResource>>,
+}
+
+impl Loaded {
+    /// Published policies valid on `as_of` whose scope covers `region`.
+    pub fn policies<'a>(
+        &'a self,
+        region: Option<&'a str>,
+        as_of: NaiveDate,
+    ) -> impl Iterator<Item = &'a Arc<RuledResource>> + 'a {
+        self.resources
+            .iter()
+            .filter(move |r| r.kind == "policy" && r.valid_on(as_of) && r.covers(region))
+    }
+
+    pub fn get(&self, ref_code: &str) -> Option<&Arc<RuledResource>> {
+        self.resources.iter().find(|r| r.ref_code == ref_code)
+    }
+}
+
+/// One policy's result for one household.
+#[derive(Debug, Clone)]
+pub struct Screened {
+    pub resource: Arc<RuledResource>,
+    pub outcome: Outcome,
+}
+
+/// Eligible policies and near misses, each in catalogue order.
+pub fn screen<'a>(
+    policies: impl Iterator<Item = &'a Arc<RuledResource>>,
+    facts: &serde_json::Value,
+) -> (Vec<Screened>, Vec<Screened>) {
+    let mut eligible = Vec::new();
+    let mut near = Vec::new();
+    for p in policies {
+        let outcome = explain(&p.rule, facts);
+        let screened = Screened {
+            resource: p.clone(),
+            outcome,
+        };
+        if screened.outcome.eligible {
+            eligible.push(screened);
+        } else if screened.outcome.near_miss().is_some() {
+            near.push(screened);
+        }
+    }
+    (eligible, near)
+}
+
+#[derive(Default)]
+pub struct RuleBook {
+    loaded: RwLock<Arc<Loaded>>,
+}
+
+fn newest_resource_change(conn: &mut DbConnection) -> Result<i64, AppError> {
+    Ok(change_log::table
+        .filter(change_log::entity.eq("resource"))
+        .select(diesel::dsl::max(change_log::seq))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+impl RuleBook {
+    /// The rule book as of the database's newest resource change.
+    pub fn current(&self, conn: &mut DbConnection) -> Result<Arc<Loaded>, AppError> {
+        let seq = newest_resource_change(conn)?;
+        {
+            let loaded = self.loaded.read().map_err(|_| poisoned())?;
+            if loaded.seq == seq && seq != 0 {
+                return Ok(loaded.clone());
+            }
+        }
+        let rows: Vec<ResourceRow> = resources::table
+            .filter(resources::status.eq("published"))
+            .filter(resources::eligibility.is_not_null())
+            .order(resources::id.asc())
+            .select(ResourceRow::as_select())
+            .load(conn)?;
+        let fresh = Arc::new(Loaded {
+            seq,
+            resources: rows
+                .iter()
+                .filter_map(RuledResource::of)
+                .map(Arc::new)
+                .collect(),
+        });
+        *self.loaded.write().map_err(|_| poisoned())? = fresh.clone();
+        Ok(fresh)
+    }
+}
+
+fn poisoned() -> AppError {
+    AppError::Internal("rule book lock poisoned".into())
+}
