@@ -11,4 +11,5 @@ mod pages;
 mod privacy;
 mod relevance;
 mod resources;
+mod screening;
 mod search;
