@@ -6,6 +6,7 @@ pub mod form;
 pub mod households;
 pub mod needs;
 pub mod pages;
+pub mod screening;
 pub mod search;
 pub mod session;
 pub mod work_queue;
@@ -29,7 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(households::configure)
         .configure(needs::configure)
         .configure(work_queue::configure)
-        .configure(search::configure);
+        .configure(search::configure)
+        .configure(screening::configure);
 }
 
 /// What every page's layout needs.

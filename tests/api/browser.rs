@@ -381,3 +381,72 @@ async fn an_adviser_records_a_household_with_two_members_and_an_assessment() {
     assert_eq!(assessments["items"][0]["total"], 33);
     assert_eq!(assessments["items"][0]["service_type"], "development");
 }
+
+#[actix_web::test]
+async fn a_resident_finds_policies_on_the_public_screening_page() {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let app = try_spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.token("admin").await;
+    let mut elderly = crate::helpers::policy("P-B-GAOLING");
+    elderly["title"] = json!("高龄老人营养补贴");
+    elderly["eligibility"] = json!({"and": [{"==": [{"var": "hukou_local"}, true]},
+        {"some": [{"var": "members"}, {">=": [{"var": "age"}, 80]}]}]});
+    for doc in [crate::helpers::policy("P-B-DIBAO"), elderly] {
+        let (status, body) = app.post("/api/v1/resources", Some(&admin), &doc).await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    let result = async {
+        c.goto(&app.url("/")).await?;
+        c.find(Locator::LinkText("我能申请哪些政策？"))
+            .await?
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Id("screen")).await?;
+        // A mistake first: the answer is refused next to the question.
+        type_into(&c, "m0_age", "300").await?;
+        c.find(Locator::Id("screen")).await?.click().await?;
+        c.wait().for_element(Locator::Id("errors")).await?;
+        let member = c.find(Locator::Id("member-0")).await?.text().await?;
+        assert!(member.contains("年龄须为 0 到 120 之间的整数"), "{member}");
+        let age = c.find(Locator::Id("m0_age")).await?;
+        age.clear().await?;
+        age.send_keys("58").await?;
+        c.find(Locator::Id("hukou-yes")).await?.click().await?;
+        type_into(&c, "m0_income_monthly", "1200").await?;
+        // The mother, 82, without income.
+        c.find(Locator::Id("add-member")).await?.click().await?;
+        c.wait().for_element(Locator::Id("m1_age")).await?;
+        type_into(&c, "m1_age", "82").await?;
+        select(&c, "m1_relation", "parent").await?;
+        type_into(&c, "m1_income_monthly", "0").await?;
+        c.find(Locator::Id("screen")).await?.click().await?;
+        c.wait().for_element(Locator::Id("results")).await?;
+        let results = c.find(Locator::Id("results")).await?.text().await?;
+        assert!(results.contains("可能符合的政策（2 项）"), "{results}");
+        assert!(results.contains("上海市最低生活保障"), "{results}");
+        assert!(
+            results.contains("家庭月人均收入 600 元，低于 1510 元"),
+            "{results}"
+        );
+        assert!(results.contains("有成员年满 80 周岁：是"), "{results}");
+        assert!(
+            results.contains("身份证、户口簿"),
+            "how to apply: {results}"
+        );
+        // The answers stay on the page.
+        let kept = c
+            .find(Locator::Id("m1_age"))
+            .await?
+            .prop("value")
+            .await?
+            .unwrap_or_default();
+        assert_eq!(kept, "82");
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = c.close().await;
+    result.expect("browser steps");
+}
