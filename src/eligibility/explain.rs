@@ -162,9 +162,6 @@ fn fact_value(facts: &Value, fact: &str) -> Value {
 
 /// How `actual` stands against `bound`: 低于 / 等于 / 高于.
 fn relation(actual: &Value, bound: &Value) -> &'static str {
-    if actual.is_null() {
-        return "未登记，按 0 计";
-    }
     if js::less(actual, bound, false) {
         "低于"
     } else if js::loose_equals(actual, bound) || js::less(actual, bound, true) {
@@ -221,6 +218,12 @@ fn describe_comparison(fact: &str, op: &str, bound: &Value, actual: &Value) -> S
             with_unit(fact, actual),
             with_unit(fact, bound)
         ),
+        // A missing figure counts as 0 in JsonLogic; say so.
+        _ if actual.is_null() => format!(
+            "{name} 未登记（按 0 计），{} {}",
+            relation(&Value::from(0), bound),
+            with_unit(fact, bound)
+        ),
         _ => format!(
             "{name} {}，{} {}",
             with_unit(fact, actual),
@@ -228,6 +231,80 @@ fn describe_comparison(fact: &str, op: &str, bound: &Value, actual: &Value) -> S
             with_unit(fact, bound)
         ),
     }
+}
+
+/// An arithmetic expression over facts in words ("（家庭月收入 − 每月医疗支出）
+/// ÷ 家庭人口"), and the unit of its first fact.
+fn expression(node: &Node) -> Option<(String, &'static str)> {
+    match node {
+        Node::Literal(Value::Number(n)) => Some((js::number_text(n.as_f64()?), "")),
+        Node::Op { op: "var", .. } => {
+            let fact = var_name(node)?;
+            let (name, unit) = label(&fact)?;
+            Some((name.to_string(), unit))
+        }
+        Node::Op { op, args } if matches!(*op, "+" | "-" | "*" | "/") => {
+            let sign = match *op {
+                "+" => " + ",
+                "-" => " − ",
+                "*" => " × ",
+                _ => " ÷ ",
+            };
+            let parts: Vec<(String, &'static str)> =
+                args.iter().map(expression).collect::<Option<_>>()?;
+            let unit = parts
+                .iter()
+                .map(|(_, u)| *u)
+                .find(|u| !u.is_empty())
+                .unwrap_or("");
+            let texts: Vec<String> = parts
+                .into_iter()
+                .zip(args)
+                .map(|((t, _), a)| match a {
+                    Node::Op { op, .. } if matches!(*op, "+" | "-" | "*" | "/") => {
+                        format!("（{t}）")
+                    }
+                    _ => t,
+                })
+                .collect();
+            let text = if *op == "-" && texts.len() == 1 {
+                format!("−{}", texts[0])
+            } else {
+                texts.join(sign)
+            };
+            Some((text, unit))
+        }
+        _ => None,
+    }
+}
+
+/// `expression <op> literal` (either way round): the expression's value
+/// against the bound.
+fn describe_expression(op: &str, args: &[Node], facts: &Value) -> Option<String> {
+    if !matches!(op, "<" | "<=" | ">" | ">=") || args.len() != 2 {
+        return None;
+    }
+    let (expr, bound) = match (literal(&args[1]), literal(&args[0])) {
+        (Some(b), _) => (&args[0], b),
+        (_, Some(b)) => (&args[1], b),
+        _ => return None,
+    };
+    let (text, unit) = expression(expr)?;
+    let actual = evaluate(expr, facts);
+    let fmt = |v: &Value| {
+        let shown = show("", v);
+        if unit.is_empty() || v.is_null() {
+            shown
+        } else {
+            format!("{shown} {unit}")
+        }
+    };
+    Some(format!(
+        "{text} 为 {}，{} {}",
+        fmt(&actual),
+        relation(&actual, bound),
+        fmt(bound)
+    ))
 }
 
 /// A condition on one member, as a phrase ("年满 80 周岁"), for some / all /
@@ -313,6 +390,9 @@ fn describe(node: &Node, facts: &Value, held: bool) -> String {
     if let Some((fact, op, bound)) = comparison(op, args) {
         let actual = fact_value(facts, &fact);
         return describe_comparison(&fact, op, bound, &actual);
+    }
+    if let Some(text) = describe_expression(op, args, facts) {
+        return text;
     }
     match (*op, args.as_slice()) {
         // literal < fact < literal (between)
@@ -402,12 +482,13 @@ fn describe_members(
         Some(Value::Array(m)) => m.as_slice(),
         _ => &[],
     };
+    // Screening answers carry no names: members are "本人" and "家人 N".
+    let position = |m: &Value| members.iter().position(|x| std::ptr::eq(x, m)).unwrap_or(0);
     let who = |m: &Value| {
-        let name = m.get("name").and_then(Value::as_str).unwrap_or("成员");
-        let name = if name.is_empty() {
-            "成员".to_string()
-        } else {
-            mask::name(name)
+        let name = match m.get("name").and_then(Value::as_str).unwrap_or("") {
+            "" if position(m) == 0 => "本人".to_string(),
+            "" => format!("家人 {}", position(m)),
+            name => mask::name(name),
         };
         match shown.map(|f| (f, m.get(f).cloned().unwrap_or(Value::Null))) {
             Some((f, v)) => format!("{name}，{}", with_unit(f, &v)),
@@ -543,6 +624,31 @@ mod tests {
         assert_eq!(
             explain(&status, &json!({"status": ["dibao"]})).conditions[0].text,
             "现享救助包含“低保对象”：是"
+        );
+        let spend = rule(
+            json!({">": [{"+": [{"var": "medical_expense_monthly"}, {"var": "rent_monthly"}]}, 3000]}),
+        );
+        assert_eq!(
+            explain(
+                &spend,
+                &json!({"medical_expense_monthly": 2000, "rent_monthly": 1500})
+            )
+            .conditions[0]
+                .text,
+            "每月医疗支出 + 每月房租 为 3500 元，高于 3000 元"
+        );
+        let unknown = rule(json!({">=": [{"var": "medical_expense_monthly"}, 5000]}));
+        assert_eq!(
+            explain(&unknown, &json!({})).conditions[0].text,
+            "每月医疗支出 未登记（按 0 计），低于 5000 元"
+        );
+        let anonymous = explain(
+            &elderly,
+            &json!({"members": [{"name": "", "age": 50}, {"name": "", "age": 85}]}),
+        );
+        assert_eq!(
+            anonymous.conditions[0].text,
+            "有成员年满 80 周岁：是（家人 1，85 岁）"
         );
         let odd = rule(json!({"==": [{"+": [1, 1]}, 2]}));
         assert!(explain(&odd, &json!({})).conditions[0]

@@ -140,11 +140,9 @@ fn read_member(
     }
     let member = (|| {
         Some(MemberFacts {
-            name: if name.is_empty() {
-                format!("成员{}", index + 1)
-            } else {
-                name
-            },
+            // Named members are masked in explanations; unnamed ones are
+            // called 本人 / 家人 N there.
+            name,
             relation: relation?.unwrap_or_else(|| if index == 0 { "self" } else { "other" }.into()),
             sex: sex?,
             birth_date: birth_date?,
@@ -287,7 +285,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.region.as_deref(), Some("310118-003"));
         assert_eq!(s.input.members[0].age, Some(82));
-        assert_eq!(s.input.members[0].name, "成员1");
+        assert_eq!(s.input.members[0].name, "");
         assert_eq!(s.as_of, today());
         let errors = parse(
             &json!({"profile": {"hukou_local": "yes", "members": [{"age": 200}, {}]}, "as_of": "x"}),
