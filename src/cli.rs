@@ -46,6 +46,9 @@ pub enum Command {
     /// Rebuild this instance's search index from the database (stop the
     /// server first; it re-reads index/userdict.txt, synonyms.txt, stopwords.txt).
     Reindex,
+    /// Policy finds people: check every published policy against every
+    /// household and bring the advisers' alerts up to date.
+    Scan,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +207,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 started.elapsed().as_secs_f64(),
                 index.size_bytes() as f64 / 1_048_576.0,
                 dir.display()
+            );
+            Ok(0)
+        }
+        Command::Scan => {
+            let pool = startup::open_database(&settings)?;
+            let mut conn = pool.get()?;
+            let started = std::time::Instant::now();
+            let day = chrono::Local::now().date_naive();
+            let book = crate::eligibility::rulebook::RuleBook::default().current(&mut conn)?;
+            let table = crate::matching::facts_table::FactsTable::load(&mut conn, day)?;
+            let bar = progress_bar(0, "政策找人");
+            let report =
+                crate::matching::scan::scan_all(&mut conn, &table, &book, day, |done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                })?;
+            bar.finish_and_clear();
+            println!(
+                "政策找人完成 (scan done): {} 户家庭, {} 项政策, {} 次比对; 新提醒 {} 条, 撤回 {} 条, 不变 {} 条; {:.1} 秒",
+                report.households,
+                report.policies,
+                report.checks,
+                report.counts.raised,
+                report.counts.withdrawn,
+                report.counts.unchanged,
+                started.elapsed().as_secs_f64()
             );
             Ok(0)
         }

@@ -16,6 +16,7 @@ pub mod eligibility;
 pub mod error;
 pub mod households;
 pub mod import_records;
+pub mod matching;
 pub mod privacy;
 pub mod search;
 pub mod startup;

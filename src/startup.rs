@@ -247,6 +247,9 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
     let cipher = data_cipher(&settings, &pool)?;
     let search = open_search(&settings, &pool)?;
     spawn_index_sync(&search, pool.clone());
+    let rules: Arc<crate::eligibility::rulebook::RuleBook> = Default::default();
+    let scanner: Arc<crate::matching::worker::Scanner> = Default::default();
+    crate::matching::worker::spawn(scanner.clone(), pool.clone(), rules.clone());
     let state = web::Data::new(AppState {
         pool,
         settings,
@@ -254,7 +257,8 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
         throttle,
         search,
         cipher,
-        rules: Default::default(),
+        rules: rules.clone(),
+        scanner: scanner.clone(),
     });
     let server = HttpServer::new(move || {
         App::new()

@@ -20,6 +20,8 @@ pub struct AppState {
     pub cipher: DataCipher,
     /// Published resources' eligibility rules, parsed once.
     pub rules: std::sync::Arc<crate::eligibility::rulebook::RuleBook>,
+    /// Policy finds people: the background scanner's state.
+    pub scanner: std::sync::Arc<crate::matching::worker::Scanner>,
 }
 
 impl AppState {

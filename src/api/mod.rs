@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` (SPEC "Interfaces"). Callers authenticate
 //! with `Authorization: Bearer <token>` from `POST /api/v1/auth/token`.
 
+pub mod alerts;
 pub mod auth;
 pub mod households;
 pub mod needs;
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(households::configure)
             .configure(needs::configure)
             .configure(screening::configure)
+            .configure(alerts::configure)
             .configure(users::configure)
             .configure(organisations::configure)
             .configure(regions::configure)

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{auth, households, needs, organisations, regions, resources, screening, users};
+use super::{alerts, auth, households, needs, organisations, regions, resources, screening, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +38,8 @@ use super::{auth, households, needs, organisations, regions, resources, screenin
         households::withdraw_consent,
         households::lookup,
         screening::screen,
+        alerts::list,
+        alerts::acknowledge,
         households::audit_log,
         households::assess,
         households::list_assessments,
@@ -65,6 +67,8 @@ use super::{auth, households, needs, organisations, regions, resources, screenin
         auth::TokenResponse,
         households::HouseholdSummary,
         crate::eligibility::report::ScreeningResult,
+        crate::matching::alerts::AlertRow,
+        crate::matching::alerts::AlertView,
         crate::eligibility::report::EligiblePolicy,
         crate::eligibility::report::NearMiss,
         households::RevealRequest,

@@ -223,6 +223,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    alerts (id) {
+        id -> BigInt,
+        household_id -> BigInt,
+        resource_ref -> Text,
+        resource_title -> Text,
+        status -> Text,
+        reasons -> Text,
+        raised_at -> Timestamp,
+        changed_at -> Timestamp,
+        changed_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(resources -> organisations (organisation_id));
@@ -232,6 +246,7 @@ diesel::joinable!(assessments -> households (household_id));
 diesel::joinable!(needs -> households (household_id));
 diesel::joinable!(need_events -> needs (need_id));
 diesel::joinable!(case_notes -> households (household_id));
+diesel::joinable!(alerts -> households (household_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -249,4 +264,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     need_events,
     case_notes,
     audit_log,
+    alerts,
 );

@@ -9,7 +9,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use super::repository::{self, Household};
-use crate::db::schema::{assessments, case_notes, households, members, needs};
+use crate::db::schema::{alerts, assessments, case_notes, households, members, needs};
 use crate::db::{change_log, lock_for_write, DbConnection};
 use crate::error::AppError;
 use crate::privacy::audit;
@@ -142,6 +142,8 @@ pub fn withdraw_consent(
             .execute(conn)?;
         diesel::delete(case_notes::table.filter(case_notes::household_id.eq(h.row.id)))
             .execute(conn)?;
+        // Alerts quote the household's facts.
+        diesel::delete(alerts::table.filter(alerts::household_id.eq(h.row.id))).execute(conn)?;
         audit::record(conn, actor, "withdraw_consent", ref_code, "", reason.trim())?;
         change_log::append(conn, "household", ref_code, "withdraw_consent")?;
         for need in live {

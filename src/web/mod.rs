@@ -128,6 +128,7 @@ fn flash_text(code: &str) -> &'static str {
         "closed" => "档案已结案。",
         "reopened" => "档案已重新开案。",
         "consent_withdrawn" => "已撤回同意，个人信息已清除。",
+        "alert_done" => "提醒已标记为已处理。",
         _ => "",
     }
 }

@@ -13,10 +13,12 @@ use crate::auth::{Identity, Role};
 use crate::households::access;
 use crate::households::deadlines::{FIRST_VISIT_DAYS, FOLLOW_UP_DAYS};
 use crate::households::work_queue::{self, Whose, WorkQueue};
+use crate::matching::alerts::{self, AlertQuery, AlertView};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/work", web::get().to(work));
+    cfg.route("/work", web::get().to(work))
+        .route("/alerts/{id}/acknowledge", web::post().to(acknowledge));
 }
 
 #[derive(Template)]
@@ -24,6 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct QueuePage {
     ctx: PageCtx,
     queue: WorkQueue,
+    /// Policy finds people: open alerts for these households.
+    alerts: Vec<AlertView>,
     /// Whose queue: an adviser's username, or empty for every household.
     adviser: String,
     is_admin: bool,
@@ -58,13 +62,24 @@ pub async fn show(
         },
         None => Whose::All,
     };
-    let queue = state
-        .db(move |conn| work_queue::load(conn, &scope, &whose, today()))
+    let alert_query = AlertQuery {
+        statuses: vec!["open".into()],
+        household_id: None,
+        adviser: adviser.clone(),
+        limit: 200,
+    };
+    let (queue, alerts) = state
+        .db(move |conn| {
+            let queue = work_queue::load(conn, &scope, &whose, today())?;
+            let alerts = alerts::list(conn, &scope, &alert_query)?;
+            Ok((queue, alerts))
+        })
         .await?;
     render(&QueuePage {
         is_admin: who.role == Role::Admin,
         ctx: PageCtx::new(req, Some(who)).with_regions(state).await?,
         queue,
+        alerts,
         adviser: adviser.unwrap_or_default(),
         first_visit_days: FIRST_VISIT_DAYS,
         follow_up_days: FOLLOW_UP_DAYS,
@@ -79,4 +94,40 @@ async fn work(
 ) -> Result<HttpResponse, PageError> {
     let who = require_role(&req, user.0, STAFF)?;
     show(&state, &req, who, params.into_inner().adviser).await
+}
+
+/// The adviser has acted on a "policy finds people" alert; back to where
+/// the button was.
+async fn acknowledge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeWebUser,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let who = require_role(&req, user.0, STAFF)?;
+    let data = super::form::FormData::parse(&body);
+    crate::auth::csrf::verify(&req, &data.csrf())?;
+    let id = path.into_inner();
+    let household_ref = state
+        .db(move |conn| {
+            use crate::db::schema::households;
+            use diesel::prelude::*;
+            let not_found = || crate::error::AppError::not_found(&format!("提醒 {id}"));
+            let alert = alerts::find(conn, id)?.ok_or_else(not_found)?;
+            let r: String = households::table
+                .find(alert.household_id)
+                .select(households::ref_code)
+                .first(conn)?;
+            access::visible_household(conn, &who, &r).map_err(|_| not_found())?;
+            alerts::acknowledge(conn, id, &who.username)?;
+            Ok(r)
+        })
+        .await?;
+    let back = if data.get("back") == "household" {
+        format!("/households/{household_ref}?done=alert_done#alerts")
+    } else {
+        "/work?done=alert_done#alerts".to_string()
+    };
+    Ok(super::redirect(&back))
 }

@@ -1,6 +1,7 @@
 //! Black-box tests: each spawns the real server with a fresh database and
 //! talks HTTP (and runs the real `aidmatch` binary for imports).
 
+mod alerts;
 mod auth;
 mod browser;
 mod helpers;

@@ -1,1 +1,2 @@
+DROP TABLE alerts;
 DROP INDEX change_log_entity_seq;

@@ -1,3 +1,25 @@
 -- Finding the newest change of one kind of entity (the rule book reloads
--- when a resource changes).
+-- when a resource changes; the policy scanner follows resources and
+-- households).
 CREATE INDEX change_log_entity_seq ON change_log (entity, seq);
+
+-- "Policy finds people": a household that qualifies for a published
+-- policy, for its adviser. One row per household and policy: raised once,
+-- withdrawn when the household no longer qualifies, raised again (open)
+-- if it qualifies once more.
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    household_id BIGINT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    resource_ref TEXT NOT NULL,
+    resource_title TEXT NOT NULL,
+    -- open | acknowledged | withdrawn
+    status TEXT NOT NULL,
+    -- The reasons (JSON array of Chinese sentences) when it was raised.
+    reasons TEXT NOT NULL,
+    raised_at TIMESTAMP NOT NULL,
+    changed_at TIMESTAMP NOT NULL,
+    changed_by TEXT,
+    UNIQUE (household_id, resource_ref)
+);
+CREATE INDEX alerts_status ON alerts (status, household_id);
+CREATE INDEX alerts_resource ON alerts (resource_ref);

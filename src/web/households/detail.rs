@@ -22,6 +22,7 @@ use crate::households::needs::{self, NeedDoc, NeedQuery};
 use crate::households::repository::{self, Household, Scope};
 use crate::households::validation::Profile;
 use crate::households::view::{self, RevealField};
+use crate::matching::alerts::{self, AlertQuery, AlertView};
 use crate::privacy::{audit, mask, DataCipher};
 use crate::state::AppState;
 use crate::web::form::FormData;
@@ -109,6 +110,7 @@ struct DetailPage {
     note_form: NoteForm,
     note_kinds: &'static [(&'static str, &'static str)],
     is_admin: bool,
+    alerts: Vec<AlertView>,
 }
 
 fn masked(
@@ -160,6 +162,7 @@ fn trend(assessments: &[AssessmentRow]) -> Option<Trend> {
 /// Everything the page shows (the caller has checked visibility).
 struct Loaded {
     h: Household,
+    alerts: Vec<AlertView>,
     assessments: Vec<AssessmentRow>,
     needs: Vec<NeedDoc>,
     notes: Vec<NoteRow>,
@@ -179,8 +182,18 @@ fn load(conn: &mut DbConnection, who: &Identity, ref_code: &str) -> Result<Loade
             ..Default::default()
         },
     )?;
+    let alerts = alerts::list(
+        conn,
+        &Scope::All,
+        &AlertQuery {
+            household_id: Some(h.row.id),
+            limit: 100,
+            ..Default::default()
+        },
+    )?;
     Ok(Loaded {
         h,
+        alerts,
         assessments,
         needs,
         notes,
@@ -198,6 +211,7 @@ fn page(
 ) -> Result<DetailPage, AppError> {
     let Loaded {
         h,
+        alerts,
         assessments,
         needs,
         notes,
@@ -300,6 +314,7 @@ fn page(
         follow_up,
         note_form,
         note_kinds: NOTE_KINDS,
+        alerts,
         h,
     })
 }

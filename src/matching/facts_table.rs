@@ -1,0 +1,176 @@
+//! Every active, consented household's facts, derived once and kept in
+//! memory, so a policy is checked against all households without reading
+//! them from the database. The table follows the change log: a household
+//! written anywhere is reloaded; the facts are derived again when the day
+//! changes (ages move on).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::db::change_log;
+use crate::db::schema::{change_log as log, households, members};
+use crate::db::DbConnection;
+use crate::domain::RegionCode;
+use crate::eligibility::facts::{derive, FactsInput, MemberFacts};
+use crate::error::AppError;
+use crate::households::repository::{HouseholdRow, MemberRow};
+
+/// One household as the scanner sees it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: i64,
+    pub ref_code: String,
+    pub region: String,
+    pub adviser: Option<String>,
+    pub input: FactsInput,
+    /// The facts on the table's day.
+    pub facts: Value,
+}
+
+#[derive(Debug, Default)]
+pub struct FactsTable {
+    /// The newest change-log entry applied.
+    pub seq: i64,
+    pub day: Option<NaiveDate>,
+    pub entries: HashMap<i64, Entry>,
+}
+
+const CHUNK: usize = 500;
+
+/// Loads the active, consented households among `ids` (all when `None`).
+fn load_entries(
+    conn: &mut DbConnection,
+    ids: Option<&[i64]>,
+    day: NaiveDate,
+) -> Result<Vec<Entry>, AppError> {
+    let mut rows: Vec<HouseholdRow> = Vec::new();
+    match ids {
+        Some(ids) => {
+            for chunk in ids.chunks(CHUNK) {
+                rows.extend(
+                    households::table
+                        .filter(households::id.eq_any(chunk))
+                        .filter(households::status.eq("active"))
+                        .filter(households::consent.eq(true))
+                        .select(HouseholdRow::as_select())
+                        .load(conn)?,
+                );
+            }
+        }
+        None => {
+            rows = households::table
+                .filter(households::status.eq("active"))
+                .filter(households::consent.eq(true))
+                .order(households::id.asc())
+                .select(HouseholdRow::as_select())
+                .load(conn)?;
+        }
+    }
+    let mut by_household: HashMap<i64, Vec<MemberRow>> = HashMap::new();
+    let row_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    for chunk in row_ids.chunks(CHUNK) {
+        let list: Vec<MemberRow> = members::table
+            .filter(members::household_id.eq_any(chunk))
+            .order((members::household_id.asc(), members::position.asc()))
+            .select(MemberRow::as_select())
+            .load(conn)?;
+        for m in list {
+            by_household.entry(m.household_id).or_default().push(m);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let list = by_household.remove(&row.id).unwrap_or_default();
+            let input = FactsInput {
+                region: row.region.clone(),
+                profile: row.profile(),
+                members: list.iter().map(MemberFacts::of).collect(),
+            };
+            Entry {
+                facts: derive(&input, day),
+                id: row.id,
+                ref_code: row.ref_code,
+                region: row.region,
+                adviser: row.adviser,
+                input,
+            }
+        })
+        .collect())
+}
+
+fn newest_seq(conn: &mut DbConnection) -> Result<i64, AppError> {
+    Ok(log::table
+        .select(diesel::dsl::max(log::seq))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+impl FactsTable {
+    /// Every household, as of the change log's newest entry.
+    pub fn load(conn: &mut DbConnection, day: NaiveDate) -> Result<FactsTable, AppError> {
+        let seq = newest_seq(conn)?;
+        let entries = load_entries(conn, None, day)?;
+        Ok(FactsTable {
+            seq,
+            day: Some(day),
+            entries: entries.into_iter().map(|e| (e.id, e)).collect(),
+        })
+    }
+
+    /// Applies the household changes logged since the last call and moves
+    /// the facts to `day`; returns the ids of the households that changed.
+    pub fn refresh(
+        &mut self,
+        conn: &mut DbConnection,
+        day: NaiveDate,
+    ) -> Result<Vec<i64>, AppError> {
+        let mut changed_refs: Vec<String> = Vec::new();
+        loop {
+            let batch = change_log::since(conn, self.seq, 1_000)?;
+            let Some(last) = batch.last() else { break };
+            self.seq = last.seq;
+            changed_refs.extend(
+                batch
+                    .into_iter()
+                    .filter(|c| c.entity == "household")
+                    .map(|c| c.entity_ref),
+            );
+        }
+        changed_refs.sort();
+        changed_refs.dedup();
+        let mut changed_ids: Vec<i64> = Vec::new();
+        for chunk in changed_refs.chunks(CHUNK) {
+            changed_ids.extend(
+                households::table
+                    .filter(households::ref_code.eq_any(chunk))
+                    .select(households::id)
+                    .load::<i64>(conn)?,
+            );
+        }
+        for id in &changed_ids {
+            self.entries.remove(id);
+        }
+        for e in load_entries(conn, Some(&changed_ids), day)? {
+            self.entries.insert(e.id, e);
+        }
+        if self.day != Some(day) {
+            for e in self.entries.values_mut() {
+                e.facts = derive(&e.input, day);
+            }
+            self.day = Some(day);
+        }
+        Ok(changed_ids)
+    }
+
+    /// The households inside `scope` (a resource's region).
+    pub fn in_scope<'a>(&'a self, scope: &str) -> impl Iterator<Item = &'a Entry> + 'a {
+        let code = RegionCode::parse(scope).ok();
+        self.entries
+            .values()
+            .filter(move |e| code.as_ref().is_some_and(|c| c.covers(&e.region)))
+    }
+}

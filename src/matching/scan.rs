@@ -1,0 +1,135 @@
+//! Policy finds people (政策找人): published policies checked against every
+//! household in their region scope. A policy is scanned when it is
+//! published or changed, a household when its record changes, everything
+//! by `aidmatch scan`; each scan makes the alerts agree with who
+//! qualifies now.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use diesel::Connection;
+
+use super::alerts::{self, Counts, Qualifies};
+use super::facts_table::{Entry, FactsTable};
+use crate::db::DbConnection;
+use crate::eligibility::eval::evaluate;
+use crate::eligibility::explain::explain;
+use crate::eligibility::js::truthy;
+use crate::eligibility::rulebook::{Loaded, RuledResource};
+use crate::error::AppError;
+
+/// Whether `entry` qualifies for `policy`, and why.
+pub fn check(policy: &RuledResource, entry: &Entry) -> Option<Qualifies> {
+    if !truthy(&evaluate(policy.rule.root(), &entry.facts)) {
+        return None;
+    }
+    Some(Qualifies {
+        household_id: entry.id,
+        resource_ref: policy.ref_code.clone(),
+        resource_title: policy.title.clone(),
+        reasons: explain(&policy.rule, &entry.facts).reasons(),
+    })
+}
+
+/// The households of `table` that qualify for `policy`.
+pub fn qualifying(table: &FactsTable, policy: &RuledResource) -> Vec<Qualifies> {
+    table
+        .in_scope(&policy.region)
+        .filter_map(|e| check(policy, e))
+        .collect()
+}
+
+/// The policies the scanner follows on `day`: published, valid, with a rule.
+fn live_policies<'a>(
+    book: &'a Loaded,
+    day: NaiveDate,
+) -> impl Iterator<Item = &'a Arc<RuledResource>> {
+    book.resources
+        .iter()
+        .filter(move |r| r.kind == "policy" && r.valid_on(day))
+}
+
+/// Scans one policy (by ref) against every household; a ref that is no
+/// longer a live policy has its alerts withdrawn.
+pub fn scan_policy(
+    conn: &mut DbConnection,
+    table: &FactsTable,
+    book: &Loaded,
+    resource_ref: &str,
+    day: NaiveDate,
+) -> Result<Counts, AppError> {
+    let policy = live_policies(book, day).find(|p| p.ref_code == resource_ref);
+    let found = policy.map(|p| qualifying(table, p)).unwrap_or_default();
+    conn.transaction(|conn| {
+        let existing = alerts::of_resource(conn, resource_ref)?;
+        alerts::reconcile(conn, |_, _| true, existing, found)
+    })
+}
+
+/// Scans some households against every policy.
+pub fn scan_households(
+    conn: &mut DbConnection,
+    table: &FactsTable,
+    book: &Loaded,
+    ids: &[i64],
+    day: NaiveDate,
+) -> Result<Counts, AppError> {
+    if ids.is_empty() {
+        return Ok(Counts::default());
+    }
+    let mut found = Vec::new();
+    for id in ids {
+        let Some(entry) = table.entries.get(id) else {
+            continue; // closed or without consent: its alerts are withdrawn
+        };
+        for p in live_policies(book, day).filter(|p| p.covers(Some(&entry.region))) {
+            found.extend(check(p, entry));
+        }
+    }
+    let chosen: HashSet<i64> = ids.iter().copied().collect();
+    conn.transaction(|conn| {
+        let existing = alerts::of_households(conn, ids)?;
+        alerts::reconcile(conn, |h, _| chosen.contains(&h), existing, found)
+    })
+}
+
+/// What a full scan did.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Report {
+    pub households: usize,
+    pub policies: usize,
+    pub checks: usize,
+    pub counts: Counts,
+}
+
+/// Every live policy against every household; `progress(done, total)`
+/// after each policy.
+pub fn scan_all(
+    conn: &mut DbConnection,
+    table: &FactsTable,
+    book: &Loaded,
+    day: NaiveDate,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Report, AppError> {
+    let policies: Vec<&Arc<RuledResource>> = live_policies(book, day).collect();
+    let mut found = Vec::new();
+    let mut checks = 0;
+    for (i, p) in policies.iter().enumerate() {
+        for e in table.in_scope(&p.region) {
+            checks += 1;
+            found.extend(check(p, e));
+        }
+        progress(i + 1, policies.len());
+    }
+    let counts = conn.transaction(|conn| {
+        let existing = alerts::all(conn)?;
+        alerts::reconcile(conn, |_, _| true, existing, found)
+    })?;
+    Ok(Report {
+        households: table.entries.len(),
+        policies: policies.len(),
+        checks,
+        counts,
+    })
+}
