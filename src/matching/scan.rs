@@ -41,10 +41,7 @@ pub fn qualifying(table: &FactsTable, policy: &RuledResource) -> Vec<Qualifies> 
 }
 
 /// The policies the scanner follows on `day`: published, valid, with a rule.
-fn live_policies<'a>(
-    book: &'a Loaded,
-    day: NaiveDate,
-) -> impl Iterator<Item = &'a Arc<RuledResource>> {
+fn live_policies(book: &Loaded, day: NaiveDate) -> impl Iterator<Item = &Arc<RuledResource>> {
     book.resources
         .iter()
         .filter(move |r| r.kind == "policy" && r.valid_on(day))
