@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod eligibility;
 pub mod error;
+pub mod export;
 pub mod households;
 pub mod import_records;
 pub mod matching;

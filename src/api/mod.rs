@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod bundles;
 pub mod households;
 pub mod needs;
 pub mod openapi;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(needs::configure)
             .configure(screening::configure)
             .configure(alerts::configure)
+            .configure(bundles::configure)
             .configure(users::configure)
             .configure(organisations::configure)
             .configure(regions::configure)

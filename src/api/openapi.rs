@@ -3,7 +3,9 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{alerts, auth, households, needs, organisations, regions, resources, screening, users};
+use super::{
+    alerts, auth, bundles, households, needs, organisations, regions, resources, screening, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +42,10 @@ use super::{alerts, auth, households, needs, organisations, regions, resources, 
         screening::screen,
         alerts::list,
         alerts::acknowledge,
+        bundles::current,
+        bundles::save,
+        bundles::saved,
+        bundles::read,
         households::audit_log,
         households::assess,
         households::list_assessments,
@@ -69,6 +75,15 @@ use super::{alerts, auth, households, needs, organisations, regions, resources, 
         crate::eligibility::report::ScreeningResult,
         crate::matching::alerts::AlertRow,
         crate::matching::alerts::AlertView,
+        crate::matching::bundle::Bundle,
+        crate::matching::bundle::BundleHousehold,
+        crate::matching::bundle::BundleMember,
+        crate::matching::bundle::BundleAssessment,
+        crate::matching::bundle::BundleNeed,
+        crate::matching::bundle::NeedResources,
+        crate::matching::ranking::Match,
+        bundles::SavedBundle,
+        bundles::AsOf,
         crate::eligibility::report::EligiblePolicy,
         crate::eligibility::report::NearMiss,
         households::RevealRequest,

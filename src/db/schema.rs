@@ -237,6 +237,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bundles (id) {
+        id -> BigInt,
+        number -> Text,
+        household_id -> BigInt,
+        as_of -> Date,
+        content -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(resources -> organisations (organisation_id));
@@ -247,6 +259,7 @@ diesel::joinable!(needs -> households (household_id));
 diesel::joinable!(need_events -> needs (need_id));
 diesel::joinable!(case_notes -> households (household_id));
 diesel::joinable!(alerts -> households (household_id));
+diesel::joinable!(bundles -> households (household_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -265,4 +278,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_notes,
     audit_log,
     alerts,
+    bundles,
 );

@@ -100,6 +100,16 @@ fn literal(node: &Node) -> Option<&Value> {
     }
 }
 
+/// A list of literals (`["mental", "intellectual"]`, parsed as an array
+/// of rules).
+fn literal_list(node: &Node) -> Option<Vec<Value>> {
+    match node {
+        Node::Literal(Value::Array(items)) => Some(items.clone()),
+        Node::Array(items) => items.iter().map(|i| literal(i).cloned()).collect(),
+        _ => None,
+    }
+}
+
 fn code_label(fact: &str, code: &str) -> String {
     let table: &[(&str, &str)] = match fact {
         "employment" => EMPLOYMENT,
@@ -353,9 +363,7 @@ fn member_phrase(node: &Node) -> Option<(String, Option<String>)> {
         }
         ("in", [needle, hay]) if var_name(needle).is_some() => {
             let fact = var_name(needle)?;
-            let Value::Array(options) = literal(hay)? else {
-                return None;
-            };
+            let options = literal_list(hay)?;
             let options: Vec<String> = options.iter().map(|o| show(&fact, o)).collect();
             Some((format!("{}为{}", name_of(&fact), options.join("或")), None))
         }
@@ -432,7 +440,7 @@ fn describe(node: &Node, facts: &Value, held: bool) -> String {
             if let (Some(needle), Some(fact)) = (literal(needle), var_name(hay)) {
                 return format!("{}包含“{}”：{yes_no}", name_of(&fact), show(&fact, needle));
             }
-            if let (Some(fact), Some(Value::Array(options))) = (var_name(needle), literal(hay)) {
+            if let (Some(fact), Some(options)) = (var_name(needle), literal_list(hay)) {
                 let actual = fact_value(facts, &fact);
                 let options: Vec<String> = options.iter().map(|o| show(&fact, o)).collect();
                 return format!(
@@ -649,6 +657,18 @@ mod tests {
         assert_eq!(
             anonymous.conditions[0].text,
             "有成员年满 80 周岁：是（家人 1，85 岁）"
+        );
+        let types = rule(
+            json!({"some": [{"var": "members"}, {"in": [{"var": "disability_type"}, ["mental", "intellectual"]]}]}),
+        );
+        assert_eq!(
+            explain(
+                &types,
+                &json!({"members": [{"name": "李四", "disability_type": "mental"}]})
+            )
+            .conditions[0]
+                .text,
+            "有成员残疾类别为精神残疾或智力残疾：是（李*）"
         );
         let odd = rule(json!({"==": [{"+": [1, 1]}, 2]}));
         assert!(explain(&odd, &json!({})).conditions[0]

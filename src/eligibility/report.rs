@@ -1,6 +1,6 @@
 //! Screening results as the API and pages show them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::facts::derive;
 use super::rulebook::{screen, RuleBook, Screened};
@@ -10,7 +10,7 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 
 /// An eligible policy: why, and how to apply.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EligiblePolicy {
     #[serde(rename = "ref")]
     pub ref_code: String,
@@ -24,7 +24,7 @@ pub struct EligiblePolicy {
 }
 
 /// A policy missed on exactly one condition.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NearMiss {
     #[serde(rename = "ref")]
     pub ref_code: String,
@@ -70,7 +70,7 @@ impl NearMiss {
 }
 
 /// What a screening answers.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScreeningResult {
     pub as_of: chrono::NaiveDate,
     pub region: Option<String>,

@@ -1,6 +1,7 @@
 //! Server-rendered pages (Chinese, from `templates/`), usable without JavaScript.
 
 pub mod admin;
+pub mod bundles;
 pub mod catalogue;
 pub mod form;
 pub mod households;
@@ -31,7 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(needs::configure)
         .configure(work_queue::configure)
         .configure(search::configure)
-        .configure(screening::configure);
+        .configure(screening::configure)
+        .configure(bundles::configure);
 }
 
 /// What every page's layout needs.
@@ -129,6 +131,7 @@ fn flash_text(code: &str) -> &'static str {
         "reopened" => "档案已重新开案。",
         "consent_withdrawn" => "已撤回同意，个人信息已清除。",
         "alert_done" => "提醒已标记为已处理。",
+        "bundle_saved" => "方案已存档。",
         _ => "",
     }
 }

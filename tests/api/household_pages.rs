@@ -24,8 +24,8 @@ crate::backend_tests!(
 );
 
 /// A signed-in browser: its own cookie jar.
-struct Browser {
-    client: reqwest::Client,
+pub(crate) struct Browser {
+    pub(crate) client: reqwest::Client,
     base: String,
     csrf: String,
 }
@@ -37,7 +37,7 @@ fn csrf_of(html: &str) -> String {
 }
 
 impl Browser {
-    async fn signed_in(base: &str, user: &str) -> Browser {
+    pub(crate) async fn signed_in(base: &str, user: &str) -> Browser {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -79,7 +79,7 @@ impl Browser {
         }
     }
 
-    async fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
         let resp = self
             .client
             .get(format!("{}{path}", self.base))
@@ -89,7 +89,7 @@ impl Browser {
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", self.csrf.as_str())];
         all.extend_from_slice(fields);
         self.client

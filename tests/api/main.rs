@@ -4,6 +4,7 @@
 mod alerts;
 mod auth;
 mod browser;
+mod bundles;
 mod helpers;
 mod household_pages;
 mod households;

@@ -23,3 +23,16 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_status ON alerts (status, household_id);
 CREATE INDEX alerts_resource ON alerts (resource_ref);
+
+-- Saved three-list bundles (一户一案): immutable, numbered snapshots, so a
+-- printed plan can be shown again exactly as it was.
+CREATE TABLE bundles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT NOT NULL UNIQUE,
+    household_id BIGINT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    as_of DATE NOT NULL,
+    content TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX bundles_household ON bundles (household_id, id);

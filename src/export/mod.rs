@@ -1,0 +1,3 @@
+//! Files for the tools people already use: Excel workbooks.
+
+pub mod xlsx;
