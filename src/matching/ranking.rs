@@ -197,7 +197,7 @@ pub fn match_need(
             score += 1.0;
             why.push("符合资格条件".to_string());
         }
-        if r.dimension_codes().iter().any(|d| *d == need.dimension) {
+        if r.dimension_codes().contains(&need.dimension) {
             score += 3.0;
             why.insert(0, format!("对应需求维度：{dimension_label}"));
         }
