@@ -8,6 +8,7 @@ pub mod households;
 pub mod needs;
 pub mod openapi;
 pub mod organisations;
+pub mod referrals;
 pub mod regions;
 pub mod resources;
 pub mod screening;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(screening::configure)
             .configure(alerts::configure)
             .configure(bundles::configure)
+            .configure(referrals::configure)
             .configure(users::configure)
             .configure(organisations::configure)
             .configure(regions::configure)

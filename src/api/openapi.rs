@@ -4,7 +4,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use super::{
-    alerts, auth, bundles, households, needs, organisations, regions, resources, screening, users,
+    alerts, auth, bundles, households, needs, organisations, referrals, regions, resources,
+    screening, users,
 };
 
 #[derive(OpenApi)]
@@ -46,6 +47,10 @@ use super::{
         bundles::save,
         bundles::saved,
         bundles::read,
+        referrals::create,
+        referrals::list,
+        referrals::read,
+        referrals::set_status,
         households::audit_log,
         households::assess,
         households::list_assessments,
@@ -83,6 +88,10 @@ use super::{
         crate::matching::bundle::NeedResources,
         crate::matching::ranking::Match,
         bundles::SavedBundle,
+        referrals::NewReferral,
+        referrals::StatusChange,
+        crate::matching::referrals::ReferralView,
+        crate::matching::referrals::AnonymousNeed,
         bundles::AsOf,
         crate::eligibility::report::EligiblePolicy,
         crate::eligibility::report::NearMiss,

@@ -249,6 +249,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    referrals (id) {
+        id -> BigInt,
+        number -> Text,
+        need_id -> BigInt,
+        resource_id -> BigInt,
+        status -> Text,
+        note -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_events (id) {
+        id -> BigInt,
+        referral_id -> BigInt,
+        status -> Text,
+        note -> Text,
+        actor -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(resources -> organisations (organisation_id));
@@ -260,6 +286,9 @@ diesel::joinable!(need_events -> needs (need_id));
 diesel::joinable!(case_notes -> households (household_id));
 diesel::joinable!(alerts -> households (household_id));
 diesel::joinable!(bundles -> households (household_id));
+diesel::joinable!(referrals -> needs (need_id));
+diesel::joinable!(referrals -> resources (resource_id));
+diesel::joinable!(referral_events -> referrals (referral_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -279,4 +308,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     alerts,
     bundles,
+    referrals,
+    referral_events,
 );

@@ -5,5 +5,6 @@ pub mod alerts;
 pub mod bundle;
 pub mod facts_table;
 pub mod ranking;
+pub mod referrals;
 pub mod scan;
 pub mod worker;

@@ -7,6 +7,7 @@ pub mod form;
 pub mod households;
 pub mod needs;
 pub mod pages;
+pub mod referrals;
 pub mod screening;
 pub mod search;
 pub mod session;
@@ -33,7 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(work_queue::configure)
         .configure(search::configure)
         .configure(screening::configure)
-        .configure(bundles::configure);
+        .configure(bundles::configure)
+        .configure(referrals::configure);
 }
 
 /// What every page's layout needs.
@@ -132,6 +134,8 @@ fn flash_text(code: &str) -> &'static str {
         "consent_withdrawn" => "已撤回同意，个人信息已清除。",
         "alert_done" => "提醒已标记为已处理。",
         "bundle_saved" => "方案已存档。",
+        "referred" => "已转介。",
+        "referral_status" => "转介状态已更新。",
         _ => "",
     }
 }

@@ -11,6 +11,7 @@ mod households;
 mod import;
 mod pages;
 mod privacy;
+mod referrals;
 mod relevance;
 mod resources;
 mod screening;

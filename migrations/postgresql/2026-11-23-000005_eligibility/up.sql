@@ -36,3 +36,31 @@ CREATE TABLE bundles (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX bundles_household ON bundles (household_id, id);
+
+-- Referrals: a need referred to a resource; referred -> accepted ->
+-- fulfilled, or declined. Accepting takes one unit of the resource's
+-- capacity.
+CREATE TABLE referrals (
+    id BIGSERIAL PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    need_id BIGINT NOT NULL REFERENCES needs(id) ON DELETE CASCADE,
+    resource_id BIGINT NOT NULL REFERENCES resources(id),
+    status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    created_by TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX referrals_need ON referrals (need_id);
+CREATE INDEX referrals_resource ON referrals (resource_id, status);
+
+CREATE TABLE referral_events (
+    id BIGSERIAL PRIMARY KEY,
+    referral_id BIGINT NOT NULL REFERENCES referrals(id) ON DELETE CASCADE,
+    status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    actor TEXT NOT NULL,
+    at TIMESTAMP NOT NULL
+);
+CREATE INDEX referral_events_referral ON referral_events (referral_id, id);
