@@ -122,3 +122,208 @@ pub fn generate_resources(
     }
     Ok(())
 }
+
+const STREETS: &[&str] = &[
+    "310118-001-001",
+    "310118-002-003",
+    "310118-003-012",
+    "310118-003-005",
+    "310104-001-002",
+    "310104-004-001",
+    "310115-010-020",
+    "320582-003-001",
+];
+
+/// Writes `n` consented households (refs `GH-000001`…) with 1–5 members
+/// each: plausible ages, incomes, disabilities, health and work, no ID
+/// numbers or phones. Deterministic for a `seed`.
+pub fn generate_households(
+    conn: &mut DbConnection,
+    n: usize,
+    seed: u64,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<(), AppError> {
+    use crate::db::schema::{households, members};
+    let mut rng = StdRng::seed_from_u64(seed);
+    let now = Utc::now().naive_utc();
+    let today = Utc::now().date_naive();
+    let statuses = [
+        "dibao",
+        "low_income",
+        "tekun",
+        "single_parent",
+        "expenditure_poverty",
+    ];
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(500);
+        conn.transaction(|conn| {
+            for i in 0..batch {
+                let number = done + i + 1;
+                let size = *[1, 1, 2, 2, 2, 3, 3, 4, 5].choose(&mut rng).unwrap_or(&2);
+                let mut status: Vec<&str> = Vec::new();
+                if rng.gen_bool(0.2) {
+                    status.push(statuses.choose(&mut rng).copied().unwrap_or("dibao"));
+                }
+                let profile = serde_json::json!({
+                    "hukou_local": rng.gen_bool(0.8),
+                    "housing": {"owned": rng.gen_bool(0.5), "area_m2": rng.gen_range(10..120)},
+                    "assets": {"financial": rng.gen_range(0..120) * 1000},
+                    "monthly": {"medical_expense": rng.gen_range(0..60) * 100,
+                                "education_expense": rng.gen_range(0..20) * 100,
+                                "rent": rng.gen_range(0..30) * 100},
+                    "status": status,
+                });
+                let id: i64 = diesel::insert_into(households::table)
+                    .values((
+                        households::ref_code.eq(format!("GH-{number:06}")),
+                        households::region.eq(STREETS
+                            .choose(&mut rng)
+                            .copied()
+                            .unwrap_or("310118-003-012")),
+                        households::head_name.eq(format!("住户{number}")),
+                        households::consent.eq(true),
+                        households::profile.eq(profile.to_string()),
+                        households::identified_on.eq(today),
+                        households::status.eq("active"),
+                        households::version.eq(1),
+                        households::created_by.eq("gen"),
+                        households::created_at.eq(now),
+                        households::updated_by.eq("gen"),
+                        households::updated_at.eq(now),
+                    ))
+                    .returning(households::id)
+                    .get_result(conn)?;
+                for position in 0..size {
+                    let age: i64 = if position == 0 {
+                        rng.gen_range(25..95)
+                    } else {
+                        rng.gen_range(0..90)
+                    };
+                    let birth = today - chrono::Duration::days(age * 365 + rng.gen_range(0..365));
+                    let grade: i64 = if rng.gen_bool(0.08) {
+                        rng.gen_range(1..5)
+                    } else {
+                        0
+                    };
+                    let employment = match age {
+                        0..=5 => None,
+                        6..=17 => Some("student"),
+                        18..=59 => ["employed", "unemployed", "flexible", "unable"]
+                            .choose(&mut rng)
+                            .copied(),
+                        _ => Some("retired"),
+                    };
+                    let stage = match age {
+                        3..=5 => Some("preschool"),
+                        6..=11 => Some("primary"),
+                        12..=14 => Some("junior"),
+                        15..=17 => Some("senior"),
+                        _ => None,
+                    };
+                    let mut health: Vec<&str> = Vec::new();
+                    if rng.gen_bool(if age > 60 { 0.4 } else { 0.1 }) {
+                        health.push("chronic");
+                    }
+                    if rng.gen_bool(0.03) {
+                        health.push("serious_illness");
+                    }
+                    let income = match employment {
+                        Some("employed") => Some(f64::from(rng.gen_range(25..120) * 100)),
+                        Some("flexible") => Some(f64::from(rng.gen_range(5..40) * 100)),
+                        Some("retired") => Some(f64::from(rng.gen_range(10..50) * 100)),
+                        _ => None,
+                    };
+                    diesel::insert_into(members::table)
+                        .values((
+                            members::household_id.eq(id),
+                            members::position.eq(position as i64),
+                            members::name.eq(format!("成员{position}")),
+                            members::relation.eq(if position == 0 { "self" } else { "child" }),
+                            members::sex.eq(if rng.gen_bool(0.5) { "M" } else { "F" }),
+                            members::birth_date.eq(birth),
+                            members::disability_grade.eq(grade),
+                            members::disability_type.eq((grade > 0).then_some("physical")),
+                            members::health
+                                .eq(serde_json::to_string(&health).unwrap_or_else(|_| "[]".into())),
+                            members::employment.eq(employment),
+                            members::student_stage.eq(stage),
+                            members::income_monthly.eq(income),
+                        ))
+                        .execute(conn)?;
+                }
+            }
+            Ok::<_, AppError>(())
+        })?;
+        done += batch;
+        progress(done, n);
+    }
+    Ok(())
+}
+
+/// Writes `n` published policies (refs `GP-0001`…) whose rules are the
+/// demo policies' rules with their thresholds varied, scoped to assorted
+/// regions.
+pub fn generate_policies(conn: &mut DbConnection, n: usize, seed: u64) -> Result<(), AppError> {
+    let demo: Vec<Value> = serde_json::from_str(include_str!("resources.json"))
+        .map_err(|e| AppError::Internal(format!("demo resources: {e}")))?;
+    let ruled: Vec<&Value> = demo
+        .iter()
+        .filter(|r| r["kind"] == "policy" && !r["eligibility"].is_null())
+        .collect();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let now = Utc::now().naive_utc();
+    // Numbers above 100 in a rule are thresholds (incomes, assets): vary them.
+    fn vary(v: &Value, rng: &mut StdRng) -> Value {
+        match v {
+            Value::Number(x) if x.as_f64().is_some_and(|f| f > 100.0) => {
+                let f = x.as_f64().unwrap_or(0.0) * rng.gen_range(0.7..1.3);
+                serde_json::json!(f.round())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|i| vary(i, rng)).collect()),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), vary(v, rng))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    conn.transaction(|conn| {
+        for i in 0..n {
+            let a = ruled
+                .choose(&mut rng)
+                .copied()
+                .ok_or_else(|| AppError::Internal("no demo policies".into()))?;
+            let region = REGIONS.choose(&mut rng).copied().unwrap_or("310000");
+            let rule = vary(&a["eligibility"], &mut rng);
+            diesel::insert_into(resources::table)
+                .values((
+                    resources::ref_code.eq(format!("GP-{:04}", i + 1)),
+                    resources::kind.eq("policy"),
+                    resources::title.eq(format!(
+                        "{}（{}）",
+                        a["title"].as_str().unwrap_or("政策"),
+                        i + 1
+                    )),
+                    resources::summary.eq(a["summary"].as_str().unwrap_or("")),
+                    resources::body.eq(""),
+                    resources::provider.eq(a["provider"].as_str().unwrap_or("")),
+                    resources::region.eq(region),
+                    resources::dimensions.eq(a["dimensions"].to_string()),
+                    resources::target_groups.eq(a["target_groups"].to_string()),
+                    resources::eligibility.eq(Some(rule.to_string())),
+                    resources::benefit.eq(a["benefit"].as_str().unwrap_or("")),
+                    resources::valid_from.eq(NaiveDate::from_ymd_opt(2025, 1, 1)),
+                    resources::apply.eq(a["apply"].to_string()),
+                    resources::status.eq("published"),
+                    resources::version.eq(1),
+                    resources::created_by.eq("gen"),
+                    resources::created_at.eq(now),
+                    resources::updated_by.eq("gen"),
+                    resources::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            crate::db::change_log::append(conn, "resource", &format!("GP-{:04}", i + 1), "create")?;
+        }
+        Ok(())
+    })
+}

@@ -15,9 +15,23 @@ use super::rule::Node;
 
 /// The value of `node` for `data`.
 pub fn evaluate(node: &Node, data: &Value) -> Value {
+    eval(node, data).into_owned()
+}
+
+/// Whether `node` holds for `data` (JsonLogic truthiness), without copying
+/// anything the data already holds.
+pub fn holds(node: &Node, data: &Value) -> bool {
+    truthy(&eval(node, data))
+}
+
+/// The value of `node` for `data`, borrowed from the rule or the data
+/// where it can be (a `var` of a members list is not copied).
+pub fn eval<'a>(node: &'a Node, data: &'a Value) -> Cow<'a, Value> {
     match node {
-        Node::Literal(v) => v.clone(),
-        Node::Array(items) => Value::Array(items.iter().map(|n| evaluate(n, data)).collect()),
+        Node::Literal(v) => Cow::Borrowed(v),
+        Node::Array(items) => Cow::Owned(Value::Array(
+            items.iter().map(|n| eval(n, data).into_owned()).collect(),
+        )),
         Node::Op { op, args } => operation(op, args, data),
     }
 }
@@ -28,7 +42,8 @@ pub fn lookup<'a>(data: &'a Value, path: &Value) -> Option<Cow<'a, Value>> {
     let path = match path {
         Value::Null => return Some(Cow::Borrowed(data)),
         Value::String(s) if s.is_empty() => return Some(Cow::Borrowed(data)),
-        other => js::to_string(other),
+        Value::String(s) => Cow::Borrowed(s.as_str()),
+        other => Cow::Owned(js::to_string(other)),
     };
     let mut current = data;
     for part in path.split('.') {
@@ -47,14 +62,6 @@ pub fn lookup<'a>(data: &'a Value, path: &Value) -> Option<Cow<'a, Value>> {
     Some(Cow::Borrowed(current))
 }
 
-fn var(args: &[Value], data: &Value) -> Value {
-    let default = args.get(1).cloned().unwrap_or(Value::Null);
-    match lookup(data, args.first().unwrap_or(&Value::Null)) {
-        Some(v) => v.into_owned(),
-        None => default,
-    }
-}
-
 /// The keys among `keys` whose value is missing, `null` or `""`.
 fn missing(keys: &[Value], data: &Value) -> Vec<Value> {
     keys.iter()
@@ -66,35 +73,41 @@ fn missing(keys: &[Value], data: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn array_of(v: Value) -> Option<Vec<Value>> {
+/// The items of an array value, borrowed or owned as the value was.
+fn items_of(v: Cow<'_, Value>) -> Option<Cow<'_, [Value]>> {
     match v {
-        Value::Array(items) => Some(items),
+        Cow::Borrowed(Value::Array(items)) => Some(Cow::Borrowed(items.as_slice())),
+        Cow::Owned(Value::Array(items)) => Some(Cow::Owned(items)),
         _ => None,
     }
 }
 
-fn operation(op: &str, args: &[Node], data: &Value) -> Value {
+fn owned(v: Value) -> Cow<'static, Value> {
+    Cow::Owned(v)
+}
+
+fn operation<'a>(op: &str, args: &'a [Node], data: &'a Value) -> Cow<'a, Value> {
     // The operators that decide which arguments to evaluate, or evaluate
     // them against other data.
     match op {
         "if" | "?:" => {
             let mut i = 0;
             while i + 1 < args.len() {
-                if truthy(&evaluate(&args[i], data)) {
-                    return evaluate(&args[i + 1], data);
+                if truthy(&eval(&args[i], data)) {
+                    return eval(&args[i + 1], data);
                 }
                 i += 2;
             }
             return if i < args.len() {
-                evaluate(&args[i], data)
+                eval(&args[i], data)
             } else {
-                Value::Null
+                owned(Value::Null)
             };
         }
         "and" => {
-            let mut current = Value::Null;
+            let mut current = owned(Value::Null);
             for a in args {
-                current = evaluate(a, data);
+                current = eval(a, data);
                 if !truthy(&current) {
                     return current;
                 }
@@ -102,9 +115,9 @@ fn operation(op: &str, args: &[Node], data: &Value) -> Value {
             return current;
         }
         "or" => {
-            let mut current = Value::Null;
+            let mut current = owned(Value::Null);
             for a in args {
-                current = evaluate(a, data);
+                current = eval(a, data);
                 if truthy(&current) {
                     return current;
                 }
@@ -112,70 +125,71 @@ fn operation(op: &str, args: &[Node], data: &Value) -> Value {
             return current;
         }
         "filter" | "map" | "all" | "some" | "none" => {
-            let scoped = args
-                .first()
-                .map(|a| evaluate(a, data))
-                .unwrap_or(Value::Null);
+            let scoped = match args.first() {
+                Some(a) => eval(a, data),
+                None => owned(Value::Null),
+            };
             let logic = args.get(1);
-            let items = array_of(scoped);
-            let test = |item: &Value| logic.is_some_and(|l| truthy(&evaluate(l, item)));
-            return match op {
+            let items = items_of(scoped);
+            let test = |item: &Value| logic.is_some_and(|l| holds(l, item));
+            let list: &[Value] = items.as_deref().unwrap_or(&[]);
+            return owned(match op {
                 "map" => Value::Array(
-                    items
-                        .unwrap_or_default()
-                        .iter()
+                    list.iter()
                         .map(|item| logic.map(|l| evaluate(l, item)).unwrap_or(Value::Null))
                         .collect(),
                 ),
-                "filter" => Value::Array(
-                    items
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter(|item| test(item))
-                        .collect(),
-                ),
-                "all" => match items {
-                    Some(items) if !items.is_empty() => Value::Bool(items.iter().all(test)),
-                    _ => Value::Bool(false),
-                },
-                "some" => Value::Bool(items.unwrap_or_default().iter().any(test)),
-                _ => Value::Bool(!items.unwrap_or_default().iter().any(test)),
-            };
+                "filter" => Value::Array(list.iter().filter(|i| test(i)).cloned().collect()),
+                "all" => Value::Bool(!list.is_empty() && list.iter().all(test)),
+                "some" => Value::Bool(list.iter().any(test)),
+                _ => Value::Bool(!list.iter().any(test)),
+            });
         }
         "reduce" => {
-            let scoped = args
-                .first()
-                .map(|a| evaluate(a, data))
-                .unwrap_or(Value::Null);
             let initial = args
                 .get(2)
                 .map(|a| evaluate(a, data))
                 .unwrap_or(Value::Null);
-            let Some(items) = array_of(scoped) else {
-                return initial;
+            let scoped = match args.first() {
+                Some(a) => eval(a, data),
+                None => owned(Value::Null),
             };
-            let Some(logic) = args.get(1) else {
-                return initial;
+            let (Some(items), Some(logic)) = (items_of(scoped), args.get(1)) else {
+                return owned(initial);
             };
-            return items.into_iter().fold(initial, |accumulator, current| {
+            return owned(items.iter().fold(initial, |accumulator, current| {
                 let mut scope = Map::new();
-                scope.insert("current".into(), current);
+                scope.insert("current".into(), current.clone());
                 scope.insert("accumulator".into(), accumulator);
                 evaluate(logic, &Value::Object(scope))
-            });
+            }));
+        }
+        "var" => {
+            let path = match args.first() {
+                Some(a) => eval(a, data),
+                None => owned(Value::Null),
+            };
+            return match lookup(data, &path) {
+                Some(Cow::Borrowed(v)) => Cow::Borrowed(v),
+                Some(Cow::Owned(v)) => owned(v),
+                None => match args.get(1) {
+                    Some(d) => owned(evaluate(d, data)),
+                    None => owned(Value::Null),
+                },
+            };
         }
         _ => {}
     }
-    let values: Vec<Value> = args.iter().map(|a| evaluate(a, data)).collect();
-    let arg = |i: usize| values.get(i).unwrap_or(&Value::Null);
-    match op {
-        "var" => var(&values, data),
+    let values: Vec<Cow<'a, Value>> = args.iter().map(|a| eval(a, data)).collect();
+    let null = Value::Null;
+    let arg = |i: usize| values.get(i).map(|v| v.as_ref()).unwrap_or(&null);
+    owned(match op {
         "missing" => {
-            let keys: &[Value] = match values.first() {
-                Some(Value::Array(keys)) => keys,
-                _ => &values,
+            let keys: Vec<Value> = match values.first().map(|v| v.as_ref()) {
+                Some(Value::Array(keys)) => keys.clone(),
+                _ => values.iter().map(|v| v.as_ref().clone()).collect(),
             };
-            Value::Array(missing(keys, data))
+            Value::Array(missing(&keys, data))
         }
         "missing_some" => {
             let need = to_number(arg(0));
@@ -212,20 +226,20 @@ fn operation(op: &str, args: &[Node], data: &Value) -> Value {
             Value::Array(items) => Value::Bool(items.iter().any(|i| strict_equals(i, arg(0)))),
             _ => Value::Bool(false),
         },
-        "cat" => Value::String(values.iter().map(js::to_string).collect()),
-        "substr" => substr(arg(0), arg(1), values.get(2)),
+        "cat" => Value::String(values.iter().map(|v| js::to_string(v)).collect()),
+        "substr" => substr(arg(0), arg(1), values.get(2).map(|v| v.as_ref())),
         "merge" => {
             let mut out = Vec::new();
             for v in values {
-                match v {
+                match v.into_owned() {
                     Value::Array(items) => out.extend(items),
                     other => out.push(other),
                 }
             }
             Value::Array(out)
         }
-        "+" => number(values.iter().map(parse_float).sum()),
-        "*" => number(values.iter().map(parse_float).product()),
+        "+" => number(values.iter().map(|v| parse_float(v)).sum()),
+        "*" => number(values.iter().map(|v| parse_float(v)).product()),
         "-" => {
             if values.len() == 1 {
                 number(-to_number(arg(0)))
@@ -236,9 +250,9 @@ fn operation(op: &str, args: &[Node], data: &Value) -> Value {
         "/" => number(to_number(arg(0)) / to_number(arg(1))),
         "%" => number(to_number(arg(0)) % to_number(arg(1))),
         "min" | "max" => {
-            let nums: Vec<f64> = values.iter().map(to_number).collect();
+            let nums: Vec<f64> = values.iter().map(|v| to_number(v)).collect();
             if nums.iter().any(|x| x.is_nan()) {
-                return Value::Null;
+                return owned(Value::Null);
             }
             let pick = if op == "min" { f64::min } else { f64::max };
             nums.into_iter()
@@ -247,7 +261,7 @@ fn operation(op: &str, args: &[Node], data: &Value) -> Value {
                 .unwrap_or(Value::Null)
         }
         _ => Value::Null,
-    }
+    })
 }
 
 /// JavaScript's `substr(start, length)`; a negative length drops that many

@@ -10,9 +10,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::eval::{evaluate, lookup};
+use super::eval::{evaluate, holds, lookup};
 use super::facts::label;
-use super::js::{self, truthy};
+use super::js;
 use super::rule::{JsonLogicRule, Node};
 use crate::domain::vocabulary::{
     self, DISABILITY_TYPES, EMPLOYMENT, HEALTH_TAGS, RELATIONS, SEXES, STUDENT_STAGES,
@@ -61,18 +61,29 @@ pub fn explain(rule: &JsonLogicRule, facts: &Value) -> Outcome {
     let conditions = parts
         .iter()
         .map(|node| {
-            let held = truthy(&evaluate(node, facts));
+            let held = holds(node, facts);
             Condition {
                 text: describe(node, facts, held),
                 held,
             }
         })
         .collect::<Vec<_>>();
-    let eligible = truthy(&evaluate(rule.root(), facts));
+    let eligible = holds(rule.root(), facts);
     Outcome {
         eligible,
         conditions,
     }
+}
+
+/// Whether `rule` holds on `facts`, and how many of its conditions fail —
+/// without wording anything (to pick out the results worth explaining).
+pub fn tally(rule: &JsonLogicRule, facts: &Value) -> (bool, usize) {
+    let mut parts = Vec::new();
+    flatten_and(rule.root(), &mut parts);
+    let failed = parts.iter().filter(|node| !holds(node, facts)).count();
+    // An `and` holds exactly when all its parts do.
+    let eligible = failed == 0;
+    (eligible, failed)
 }
 
 fn flatten_and<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
@@ -462,7 +473,7 @@ fn describe(node: &Node, facts: &Value, held: bool) -> String {
             let texts: Vec<String> = parts
                 .iter()
                 .map(|p| {
-                    let h = truthy(&evaluate(p, facts));
+                    let h = holds(p, facts);
                     describe(p, facts, h)
                 })
                 .collect();
@@ -505,12 +516,12 @@ fn describe_members(
     };
     let matching: Vec<String> = members
         .iter()
-        .filter(|m| truthy(&evaluate(inner, m)))
+        .filter(|m| holds(inner, m))
         .map(who)
         .collect();
     let others: Vec<String> = members
         .iter()
-        .filter(|m| !truthy(&evaluate(inner, m)))
+        .filter(|m| !holds(inner, m))
         .map(who)
         .collect();
     let yes_no = if held { "是" } else { "否" };

@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::explain::{explain, Outcome};
+use super::explain::{explain, tally, Outcome};
 use super::JsonLogicRule;
 use crate::catalogue::model::Apply;
 use crate::catalogue::ResourceRow;
@@ -112,6 +112,11 @@ pub fn screen<'a>(
     let mut eligible = Vec::new();
     let mut near = Vec::new();
     for p in policies {
+        // Most policies fail on several conditions: word only the rest.
+        let (ok, failed) = tally(&p.rule, facts);
+        if !ok && failed != 1 {
+            continue;
+        }
         let outcome = explain(&p.rule, facts);
         let screened = Screened {
             resource: p.clone(),

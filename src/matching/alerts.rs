@@ -65,13 +65,13 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
-/// A household that qualifies for a policy, with why.
-#[derive(Debug, Clone)]
-pub struct Qualifies {
+/// A household that qualifies for a policy; why is worded only when an
+/// alert is raised for it.
+pub struct Qualifies<'a> {
     pub household_id: i64,
     pub resource_ref: String,
     pub resource_title: String,
-    pub reasons: Vec<String>,
+    pub reasons: Box<dyn Fn() -> Vec<String> + 'a>,
 }
 
 fn live(status: &str) -> bool {
@@ -86,7 +86,7 @@ pub fn reconcile(
     conn: &mut DbConnection,
     covered: impl Fn(i64, &str) -> bool,
     existing: Vec<(i64, String, String)>,
-    qualifying: Vec<Qualifies>,
+    qualifying: Vec<Qualifies<'_>>,
 ) -> Result<Counts, AppError> {
     let now = Utc::now().naive_utc();
     let mut counts = Counts::default();
@@ -97,8 +97,14 @@ pub fn reconcile(
     let mut keep: HashSet<(i64, String)> = HashSet::new();
     for q in qualifying {
         let key = (q.household_id, q.resource_ref.clone());
-        let reasons = serde_json::to_string(&q.reasons).unwrap_or_else(|_| "[]".into());
-        match current.get(&key).map(String::as_str) {
+        let status = current.get(&key).map(String::as_str);
+        let reasons = match status {
+            None | Some("withdrawn") => {
+                serde_json::to_string(&(q.reasons)()).unwrap_or_else(|_| "[]".into())
+            }
+            _ => String::new(),
+        };
+        match status {
             None => {
                 diesel::insert_into(alerts::table)
                     .values((

@@ -18,8 +18,7 @@ use crate::db::schema::resources;
 use crate::db::DbConnection;
 use crate::domain::vocabulary::{self, DIMENSIONS, TARGET_GROUPS};
 use crate::domain::RegionCode;
-use crate::eligibility::eval::evaluate;
-use crate::eligibility::js::truthy;
+use crate::eligibility::eval::holds;
 use crate::eligibility::rulebook::Loaded;
 use crate::error::AppError;
 use crate::households::needs::NeedDoc;
@@ -28,7 +27,7 @@ use crate::search::SearchIndex;
 
 /// The most resources of a need's dimension considered beyond those its
 /// words find.
-const MAX_DIMENSION_CANDIDATES: i64 = 2_000;
+const MAX_DIMENSION_CANDIDATES: i64 = 300;
 
 /// A resource suggested for a need, with its score and reasons.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -97,6 +96,26 @@ pub fn household_groups(facts: &Value) -> HashSet<String> {
     groups
 }
 
+/// Every scope code that covers `region`: the region itself, its street,
+/// its district and the district's city and province codes.
+pub fn scopes_covering(region: &str) -> Vec<String> {
+    let mut parts = region.split('-');
+    let district = parts.next().unwrap_or_default().to_string();
+    let mut out = vec![region.to_string()];
+    if let Some(street) = parts.next() {
+        out.push(format!("{district}-{street}"));
+    }
+    if district.len() == 6 {
+        out.push(district.clone());
+        out.push(format!("{}00", &district[..4]));
+        out.push(format!("{}0000", &district[..2]));
+    }
+    out.sort();
+    out.dedup();
+    out.retain(|c| RegionCode::parse(c).is_ok_and(|code| code.covers(region)));
+    out
+}
+
 /// The best `limit` resources for `need` of a household with `facts` in
 /// `region`, on `as_of`.
 #[allow(clippy::too_many_arguments)]
@@ -161,6 +180,22 @@ pub fn match_need(
         resources::table
             .filter(resources::status.eq("published"))
             .filter(resources::dimensions.like(format!("%\"{}\"%", need.dimension)))
+            .filter(resources::region.eq_any(scopes_covering(region)))
+            .filter(
+                resources::valid_from
+                    .is_null()
+                    .or(resources::valid_from.le(as_of)),
+            )
+            .filter(
+                resources::valid_until
+                    .is_null()
+                    .or(resources::valid_until.ge(as_of)),
+            )
+            .filter(
+                resources::capacity_remaining
+                    .is_null()
+                    .or(resources::capacity_remaining.ge(need.quantity.max(1))),
+            )
             .order(resources::id.desc())
             .limit(MAX_DIMENSION_CANDIDATES)
             .select(ResourceRow::as_select())
@@ -191,7 +226,7 @@ pub fn match_need(
             let Some(ruled) = book.get(&r.ref_code) else {
                 continue;
             };
-            if !truthy(&evaluate(ruled.rule.root(), facts)) {
+            if !holds(ruled.rule.root(), facts) {
                 continue;
             }
             score += 1.0;
@@ -257,6 +292,14 @@ pub fn match_need(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn scopes_that_cover_a_community() {
+        assert_eq!(
+            scopes_covering("310118-003-012"),
+            ["310000", "310100", "310118", "310118-003", "310118-003-012"]
+        );
+    }
 
     #[test]
     fn groups_come_from_status_and_members() {

@@ -13,31 +13,46 @@ use diesel::Connection;
 use super::alerts::{self, Counts, Qualifies};
 use super::facts_table::{Entry, FactsTable};
 use crate::db::DbConnection;
-use crate::eligibility::eval::evaluate;
+use crate::eligibility::eval;
 use crate::eligibility::explain::explain;
-use crate::eligibility::js::truthy;
 use crate::eligibility::rulebook::{Loaded, RuledResource};
 use crate::error::AppError;
 
-/// Whether `entry` qualifies for `policy`, and why.
-pub fn check(policy: &RuledResource, entry: &Entry) -> Option<Qualifies> {
-    if !truthy(&evaluate(policy.rule.root(), &entry.facts)) {
-        return None;
-    }
-    Some(Qualifies {
-        household_id: entry.id,
-        resource_ref: policy.ref_code.clone(),
-        resource_title: policy.title.clone(),
-        reasons: explain(&policy.rule, &entry.facts).reasons(),
-    })
+/// Whether `entry` qualifies for `policy`.
+pub fn holds(policy: &RuledResource, entry: &Entry) -> bool {
+    eval::holds(policy.rule.root(), &entry.facts)
 }
 
-/// The households of `table` that qualify for `policy`.
-pub fn qualifying(table: &FactsTable, policy: &RuledResource) -> Vec<Qualifies> {
+/// Why `entry` qualifies for `policy` (worded only for alerts being raised).
+pub fn reasons(policy: &RuledResource, entry: &Entry) -> Vec<String> {
+    explain(&policy.rule, &entry.facts).reasons()
+}
+
+/// The ids of the households of `table` that qualify for `policy`.
+pub fn qualifying(table: &FactsTable, policy: &RuledResource) -> Vec<i64> {
     table
         .in_scope(&policy.region)
-        .filter_map(|e| check(policy, e))
+        .filter(|e| holds(policy, e))
+        .map(|e| e.id)
         .collect()
+}
+
+/// Qualifying pairs, worded lazily: `alerts::reconcile` asks for the
+/// reasons of the pairs it raises.
+fn pairs<'a>(
+    table: &'a FactsTable,
+    policy: &'a RuledResource,
+    ids: Vec<i64>,
+) -> impl Iterator<Item = Qualifies<'a>> + 'a {
+    ids.into_iter().filter_map(move |id| {
+        let entry = table.entries.get(&id)?;
+        Some(Qualifies {
+            household_id: id,
+            resource_ref: policy.ref_code.clone(),
+            resource_title: policy.title.clone(),
+            reasons: Box::new(move || reasons(policy, entry)),
+        })
+    })
 }
 
 /// The policies the scanner follows on `day`: published, valid, with a rule.
@@ -57,7 +72,10 @@ pub fn scan_policy(
     day: NaiveDate,
 ) -> Result<Counts, AppError> {
     let policy = live_policies(book, day).find(|p| p.ref_code == resource_ref);
-    let found = policy.map(|p| qualifying(table, p)).unwrap_or_default();
+    let found: Vec<Qualifies> = match policy {
+        Some(p) => pairs(table, p, qualifying(table, p)).collect(),
+        None => Vec::new(),
+    };
     conn.transaction(|conn| {
         let existing = alerts::of_resource(conn, resource_ref)?;
         alerts::reconcile(conn, |_, _| true, existing, found)
@@ -81,7 +99,9 @@ pub fn scan_households(
             continue; // closed or without consent: its alerts are withdrawn
         };
         for p in live_policies(book, day).filter(|p| p.covers(Some(&entry.region))) {
-            found.extend(check(p, entry));
+            if holds(p, entry) {
+                found.extend(pairs(table, p, vec![entry.id]));
+            }
         }
     }
     let chosen: HashSet<i64> = ids.iter().copied().collect();
@@ -113,10 +133,8 @@ pub fn scan_all(
     let mut found = Vec::new();
     let mut checks = 0;
     for (i, p) in policies.iter().enumerate() {
-        for e in table.in_scope(&p.region) {
-            checks += 1;
-            found.extend(check(p, e));
-        }
+        checks += table.in_scope(&p.region).count();
+        found.extend(pairs(table, p, qualifying(table, p)));
         progress(i + 1, policies.len());
     }
     let counts = conn.transaction(|conn| {
