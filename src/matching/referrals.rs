@@ -113,6 +113,8 @@ pub fn create(
         ));
     }
     conn.transaction(|conn| {
+        // Writers queue here rather than fail upgrading a read (SQLite).
+        lock_for_write(conn)?;
         let need = access::changeable_need(conn, who, need_ref)?;
         if !matches!(need.status.as_str(), "open" | "matched") {
             return Err(AppError::field(
@@ -146,7 +148,6 @@ pub fn create(
                 "该需求已转介到这项资源 (already referred to this resource)".into(),
             ));
         }
-        lock_for_write(conn)?;
         let numbers: Vec<String> = referrals::table.select(referrals::number).load(conn)?;
         let number = crate::households::repository::next_numbered("R-", &numbers);
         let now = Utc::now().naive_utc();
@@ -291,6 +292,9 @@ pub fn set_status(
         ));
     }
     conn.transaction(|conn| {
+        // Writers queue here rather than fail upgrading a read (SQLite);
+        // the conditional updates below still decide who gets a unit.
+        lock_for_write(conn)?;
         let (r, res) = load(conn, number)?;
         check_party(conn, who, &r, &res)?;
         let from = r.status.as_str();

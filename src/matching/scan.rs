@@ -12,7 +12,7 @@ use diesel::Connection;
 
 use super::alerts::{self, Counts, Qualifies};
 use super::facts_table::{Entry, FactsTable};
-use crate::db::DbConnection;
+use crate::db::{lock_for_write, DbConnection};
 use crate::eligibility::eval;
 use crate::eligibility::explain::explain;
 use crate::eligibility::rulebook::{Loaded, RuledResource};
@@ -77,6 +77,7 @@ pub fn scan_policy(
         None => Vec::new(),
     };
     conn.transaction(|conn| {
+        lock_for_write(conn)?;
         let existing = alerts::of_resource(conn, resource_ref)?;
         alerts::reconcile(conn, |_, _| true, existing, found)
     })
@@ -106,6 +107,7 @@ pub fn scan_households(
     }
     let chosen: HashSet<i64> = ids.iter().copied().collect();
     conn.transaction(|conn| {
+        lock_for_write(conn)?;
         let existing = alerts::of_households(conn, ids)?;
         alerts::reconcile(conn, |h, _| chosen.contains(&h), existing, found)
     })
@@ -138,6 +140,7 @@ pub fn scan_all(
         progress(i + 1, policies.len());
     }
     let counts = conn.transaction(|conn| {
+        lock_for_write(conn)?;
         let existing = alerts::all(conn)?;
         alerts::reconcile(conn, |_, _| true, existing, found)
     })?;
