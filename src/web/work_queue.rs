@@ -26,13 +26,38 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct QueuePage {
     ctx: PageCtx,
     queue: WorkQueue,
-    /// Policy finds people: open alerts for these households.
-    alerts: Vec<AlertView>,
+    /// Policy finds people: open alerts, grouped by household.
+    alerts: Vec<HouseholdAlerts>,
+    /// How many open alerts in all.
+    alert_count: usize,
     /// Whose queue: an adviser's username, or empty for every household.
     adviser: String,
     is_admin: bool,
     first_visit_days: i64,
     follow_up_days: i64,
+}
+
+/// One household's open alerts.
+pub struct HouseholdAlerts {
+    pub household_ref: String,
+    pub head_name: String,
+    pub alerts: Vec<AlertView>,
+}
+
+/// Alerts grouped by household, the households with the newest alert first.
+fn group(alerts: Vec<AlertView>) -> Vec<HouseholdAlerts> {
+    let mut out: Vec<HouseholdAlerts> = Vec::new();
+    for a in alerts {
+        match out.iter_mut().find(|g| g.household_ref == a.household_ref) {
+            Some(g) => g.alerts.push(a),
+            None => out.push(HouseholdAlerts {
+                household_ref: a.household_ref.clone(),
+                head_name: a.head_name.clone(),
+                alerts: vec![a],
+            }),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,7 +91,7 @@ pub async fn show(
         statuses: vec!["open".into()],
         household_id: None,
         adviser: adviser.clone(),
-        limit: 200,
+        limit: 1_000,
     };
     let (queue, alerts) = state
         .db(move |conn| {
@@ -79,7 +104,8 @@ pub async fn show(
         is_admin: who.role == Role::Admin,
         ctx: PageCtx::new(req, Some(who)).with_regions(state).await?,
         queue,
-        alerts,
+        alert_count: alerts.len(),
+        alerts: group(alerts),
         adviser: adviser.unwrap_or_default(),
         first_visit_days: FIRST_VISIT_DAYS,
         follow_up_days: FOLLOW_UP_DAYS,
