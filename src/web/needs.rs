@@ -212,6 +212,35 @@ struct FormPage {
     urgencies: Table,
 }
 
+impl FormPage {
+    /// The form of a household's need (`need_ref` empty: a new one).
+    fn new(
+        req: &HttpRequest,
+        who: Identity,
+        (household_ref, head_name): (String, String),
+        need_ref: String,
+        form: NeedForm,
+    ) -> FormPage {
+        FormPage {
+            ctx: PageCtx::new(req, Some(who)),
+            household_ref,
+            head_name,
+            need_ref,
+            form,
+            errors: FieldErrors::default(),
+            general_error: String::new(),
+            dimensions: DIMENSIONS,
+            urgencies: URGENCIES,
+        }
+    }
+
+    fn with_errors(mut self, errors: FieldErrors, general_error: String) -> FormPage {
+        self.errors = errors;
+        self.general_error = general_error;
+        self
+    }
+}
+
 /// The household a need is added to (visible, with consent): its id, ref
 /// and name.
 fn household_for_need(
@@ -254,17 +283,13 @@ async fn new_form(
         quantity: "1".into(),
         ..Default::default()
     };
-    render(&FormPage {
-        ctx: PageCtx::new(&req, Some(who)),
-        household_ref,
-        head_name,
-        need_ref: String::new(),
+    render(&FormPage::new(
+        &req,
+        who,
+        (household_ref, head_name),
+        String::new(),
         form,
-        errors: FieldErrors::default(),
-        general_error: String::new(),
-        dimensions: DIMENSIONS,
-        urgencies: URGENCIES,
-    })
+    ))
 }
 
 /// The household's latest assessment, when it scores `dimension` high
@@ -302,17 +327,14 @@ async fn create(
     let fail = |errors: FieldErrors, general_error: String, form: NeedForm, who: Identity| {
         render_with(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &FormPage {
-                ctx: PageCtx::new(&req, Some(who)),
-                household_ref: household_ref.clone(),
-                head_name: head_name.clone(),
-                need_ref: String::new(),
+            &FormPage::new(
+                &req,
+                who,
+                (household_ref.clone(), head_name.clone()),
+                String::new(),
                 form,
-                errors,
-                general_error,
-                dimensions: DIMENSIONS,
-                urgencies: URGENCIES,
-            },
+            )
+            .with_errors(errors, general_error),
         )
     };
     let input = match input {
@@ -421,25 +443,22 @@ async fn edit_form(
             Ok((n, h.row.head_name))
         })
         .await?;
-    render(&FormPage {
-        ctx: PageCtx::new(&req, Some(who)),
-        household_ref: n.household_ref.clone(),
-        head_name,
-        need_ref: n.ref_code.clone(),
-        form: NeedForm {
-            dimension: n.dimension,
-            title: n.title,
-            detail: n.detail,
-            urgency: n.urgency,
-            quantity: n.quantity.to_string(),
-            version: n.version.to_string(),
-            from_assessment: false,
-        },
-        errors: FieldErrors::default(),
-        general_error: String::new(),
-        dimensions: DIMENSIONS,
-        urgencies: URGENCIES,
-    })
+    let form = NeedForm {
+        dimension: n.dimension,
+        title: n.title,
+        detail: n.detail,
+        urgency: n.urgency,
+        quantity: n.quantity.to_string(),
+        version: n.version.to_string(),
+        from_assessment: false,
+    };
+    render(&FormPage::new(
+        &req,
+        who,
+        (n.household_ref, head_name),
+        n.ref_code,
+        form,
+    ))
 }
 
 async fn update(
@@ -466,17 +485,14 @@ async fn update(
     let fail = |errors: FieldErrors, general_error: String, form: NeedForm, who: Identity| {
         render_with(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &FormPage {
-                ctx: PageCtx::new(&req, Some(who)),
-                household_ref: current.household_ref.clone(),
-                head_name: head_name.clone(),
-                need_ref: current.ref_code.clone(),
+            &FormPage::new(
+                &req,
+                who,
+                (current.household_ref.clone(), head_name.clone()),
+                current.ref_code.clone(),
                 form,
-                errors,
-                general_error,
-                dimensions: DIMENSIONS,
-                urgencies: URGENCIES,
-            },
+            )
+            .with_errors(errors, general_error),
         )
     };
     let input = match needs::parse_need(&form.to_json(&current.household_ref)) {
