@@ -8,14 +8,15 @@
 //! p50/p99/max); all policies against all households; a screening request
 //! end to end over HTTP (p50/p99); and building a household's three-list
 //! bundle (p50/p99). `AIDMATCH_BENCH_DIR=path` keeps the generated data
-//! and reuses it.
+//! and reuses it; `AIDMATCH_BENCH_PARTS=scan,bundle,screening` (the
+//! default: all three) picks what is measured, e.g. for a profiler.
 
 use std::time::{Duration, Instant};
 
 use aidmatch::config::{Secret, Settings};
 use aidmatch::db::schema::{households, needs, resources};
 use aidmatch::demo::synthetic::{generate_households, generate_policies, generate_resources};
-use aidmatch::eligibility::rulebook::RuleBook;
+use aidmatch::eligibility::rulebook::{Loaded, RuleBook, RuledResource};
 use aidmatch::households::needs::{create as create_need, NeedInput};
 use aidmatch::households::repository;
 use aidmatch::matching::bundle;
@@ -55,6 +56,13 @@ fn report(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
         samples.len()
     );
     (p50, p99)
+}
+
+/// Whether `part` is to be measured.
+fn wanted(part: &str) -> bool {
+    std::env::var("AIDMATCH_BENCH_PARTS")
+        .map(|parts| parts.split(',').any(|p| p.trim() == part))
+        .unwrap_or(true)
 }
 
 fn main() {
@@ -153,7 +161,7 @@ fn main() {
     let table = FactsTable::load(&mut conn, day).expect("facts table");
     println!(
         "facts table: {} households loaded and derived in {:.2} s",
-        table.entries.len(),
+        table.len(),
         t.elapsed().as_secs_f64()
     );
     let book = RuleBook::default().current(&mut conn).expect("rule book");
@@ -168,11 +176,26 @@ fn main() {
         policies.len()
     );
 
+    if wanted("scan") {
+        scan_benchmarks(&table, &policies);
+    }
+    let cipher = DataCipher::from_hex(&"ab".repeat(32)).expect("cipher");
+    if wanted("bundle") {
+        bundle_benchmark(&mut conn, &cipher, &index, &book, day, catalogue);
+    }
+    drop(conn);
+    drop(index); // the server opens it again
+    if wanted("screening") {
+        screening_benchmark(settings, n_policies);
+    }
+}
+
+fn scan_benchmarks(table: &FactsTable, policies: &[&std::sync::Arc<RuledResource>]) {
     // One policy against all households, each policy on its own.
     let mut per_policy = Vec::with_capacity(policies.len());
     let mut qualifying = 0usize;
     let t_all = Instant::now();
-    for p in &policies {
+    for p in policies {
         let t = Instant::now();
         let found = scan::qualifying(&table, p);
         per_policy.push(t.elapsed());
@@ -181,7 +204,7 @@ fn main() {
     }
     let all = t_all.elapsed();
     report(
-        &format!("one policy against all {} households", table.entries.len()),
+        &format!("one policy against all {} households", table.len()),
         per_policy,
     );
     // Wording why, for alerts being raised: per qualifying household.
@@ -202,7 +225,7 @@ fn main() {
     let mut worded = 0usize;
     for (p, ids) in &sample {
         for id in ids {
-            std::hint::black_box(scan::reasons(p, &table.entries[id]));
+            std::hint::black_box(scan::reasons(p, table.get(*id).expect("entry")));
             worded += 1;
         }
     }
@@ -216,25 +239,33 @@ fn main() {
         all.as_secs_f64(),
         qualifying
     );
+}
 
-    // A bundle with a 10,000-resource catalogue.
-    let cipher = DataCipher::from_hex(&"ab".repeat(32)).expect("cipher");
+/// A bundle with a 10,000-resource catalogue.
+fn bundle_benchmark(
+    conn: &mut aidmatch::db::DbConnection,
+    cipher: &DataCipher,
+    index: &SearchIndex,
+    book: &Loaded,
+    day: chrono::NaiveDate,
+    catalogue: i64,
+) {
     let refs: Vec<String> = needs::table
         .inner_join(households::table)
         .select(households::ref_code)
         .distinct()
         .limit(50)
-        .load(&mut conn)
+        .load(conn)
         .expect("households with needs");
     let mut samples = Vec::new();
     for round in 0..3 {
         for r in &refs {
-            let h = repository::find(&mut conn, r)
+            let h = repository::find(conn, r)
                 .expect("find")
                 .expect("household");
             let t = Instant::now();
             let b =
-                bundle::build(&mut conn, &cipher, &index, &book, &h, day, "bench").expect("bundle");
+                bundle::build(conn, cipher, index, book, &h, day, "bench").expect("bundle");
             if round > 0 {
                 samples.push(t.elapsed());
             }
@@ -245,10 +276,10 @@ fn main() {
         &format!("bundle of one household ({catalogue}-resource catalogue)"),
         samples,
     );
-    drop(conn);
-    drop(index); // the server opens it again
+}
 
-    // Screening over HTTP, end to end.
+/// Screening over HTTP, end to end.
+fn screening_benchmark(settings: Settings, n_policies: usize) {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).expect("server");
         let url = format!("http://127.0.0.1:{}/api/v1/screening", app.port());

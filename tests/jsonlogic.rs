@@ -3,7 +3,8 @@
 //! operators only this copy defines (`add`, `equal`, … — not JsonLogic
 //! operators, so aidmatch refuses them when a rule is saved).
 
-use aidmatch::eligibility::eval::evaluate;
+use aidmatch::eligibility::eval::{evaluate, holds};
+use aidmatch::eligibility::js::truthy;
 use aidmatch::eligibility::JsonLogicRule;
 use serde_json::Value;
 
@@ -73,6 +74,12 @@ fn the_official_suite_passes() {
         } else {
             failures.push(format!(
                 "{rule} with {data}: expected {expected}, got {got}"
+            ));
+        }
+        // Eligibility checks take the truth-value path: it must agree.
+        if holds(parsed.root(), data) != truthy(expected) {
+            failures.push(format!(
+                "{rule} with {data}: holds() disagrees with the truthiness of {expected}"
             ));
         }
     }

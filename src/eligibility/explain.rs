@@ -10,10 +10,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::eval::{evaluate, holds, lookup};
+use super::eval::{evaluate, fact, holds, Data};
 use super::facts::label;
 use super::js;
-use super::rule::{JsonLogicRule, Node};
+use super::rule::{JsonLogicRule, Node, Op};
 use crate::domain::vocabulary::{
     self, DISABILITY_TYPES, EMPLOYMENT, HEALTH_TAGS, RELATIONS, SEXES, STUDENT_STAGES,
     TARGET_GROUPS,
@@ -77,7 +77,8 @@ pub fn explain(rule: &JsonLogicRule, facts: &Value) -> Outcome {
 
 /// Whether `rule` holds on `facts`, and how many of its conditions fail —
 /// without wording anything (to pick out the results worth explaining).
-pub fn tally(rule: &JsonLogicRule, facts: &Value) -> (bool, usize) {
+pub fn tally<'a>(rule: &'a JsonLogicRule, facts: impl Into<Data<'a>>) -> (bool, usize) {
+    let facts = facts.into();
     let mut parts = Vec::new();
     flatten_and(rule.root(), &mut parts);
     let failed = parts.iter().filter(|node| !holds(node, facts)).count();
@@ -88,20 +89,14 @@ pub fn tally(rule: &JsonLogicRule, facts: &Value) -> (bool, usize) {
 
 fn flatten_and<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
     match node {
-        Node::Op { op: "and", args } => args.iter().for_each(|a| flatten_and(a, out)),
+        Node::Op { op: Op::And, args } => args.iter().for_each(|a| flatten_and(a, out)),
         other => out.push(other),
     }
 }
 
 /// The name of a plain `{"var": "name"}`.
 fn var_name(node: &Node) -> Option<String> {
-    match node {
-        Node::Op { op: "var", args } => match args.first() {
-            Some(Node::Literal(Value::String(s))) => Some(s.clone()),
-            _ => None,
-        },
-        _ => None,
-    }
+    node.var_name().map(str::to_string)
 }
 
 fn literal(node: &Node) -> Option<&Value> {
@@ -175,10 +170,8 @@ fn name_of(fact: &str) -> String {
         .unwrap_or_else(|| fact.to_string())
 }
 
-fn fact_value(facts: &Value, fact: &str) -> Value {
-    lookup(facts, &Value::String(fact.into()))
-        .map(|v| v.into_owned())
-        .unwrap_or(Value::Null)
+fn fact_value(facts: &Value, name: &str) -> Value {
+    fact(facts, name)
 }
 
 /// How `actual` stands against `bound`: 低于 / 等于 / 高于.
@@ -259,12 +252,13 @@ fn describe_comparison(fact: &str, op: &str, bound: &Value, actual: &Value) -> S
 fn expression(node: &Node) -> Option<(String, &'static str)> {
     match node {
         Node::Literal(Value::Number(n)) => Some((js::number_text(n.as_f64()?), "")),
-        Node::Op { op: "var", .. } => {
+        Node::Op { op: Op::Var, .. } => {
             let fact = var_name(node)?;
             let (name, unit) = label(&fact)?;
             Some((name.to_string(), unit))
         }
-        Node::Op { op, args } if matches!(*op, "+" | "-" | "*" | "/") => {
+        Node::Op { op, args } if matches!(op.name(), "+" | "-" | "*" | "/") => {
+            let op = &op.name();
             let sign = match *op {
                 "+" => " + ",
                 "-" => " − ",
@@ -282,7 +276,7 @@ fn expression(node: &Node) -> Option<(String, &'static str)> {
                 .into_iter()
                 .zip(args)
                 .map(|((t, _), a)| match a {
-                    Node::Op { op, .. } if matches!(*op, "+" | "-" | "*" | "/") => {
+                    Node::Op { op, .. } if matches!(op.name(), "+" | "-" | "*" | "/") => {
                         format!("（{t}）")
                     }
                     _ => t,
@@ -334,6 +328,7 @@ fn member_phrase(node: &Node) -> Option<(String, Option<String>)> {
     let Node::Op { op, args } = node else {
         return None;
     };
+    let op = &op.name();
     if let Some((fact, op, bound)) = comparison(op, args) {
         let name = name_of(&fact);
         let b = with_unit(&fact, bound);
@@ -405,6 +400,7 @@ fn describe(node: &Node, facts: &Value, held: bool) -> String {
             if held { "成立" } else { "不成立" }
         );
     };
+    let op = &op.name();
     // fact <op> literal
     if let Some((fact, op, bound)) = comparison(op, args) {
         let actual = fact_value(facts, &fact);
@@ -516,12 +512,12 @@ fn describe_members(
     };
     let matching: Vec<String> = members
         .iter()
-        .filter(|m| holds(inner, m))
+        .filter(|m| holds(inner, *m))
         .map(who)
         .collect();
     let others: Vec<String> = members
         .iter()
-        .filter(|m| !holds(inner, m))
+        .filter(|m| !holds(inner, *m))
         .map(who)
         .collect();
     let yes_no = if held { "是" } else { "否" };
@@ -542,10 +538,11 @@ fn rule_text(node: &Node) -> String {
     fn to_json(node: &Node) -> Value {
         match node {
             Node::Literal(v) => v.clone(),
+            Node::Path(p) => p.name.clone(),
             Node::Array(items) => Value::Array(items.iter().map(to_json).collect()),
             Node::Op { op, args } => {
                 let args: Vec<Value> = args.iter().map(to_json).collect();
-                serde_json::json!({ *op: args })
+                serde_json::json!({ op.name(): args })
             }
         }
     }

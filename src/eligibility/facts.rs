@@ -69,6 +69,97 @@ impl FactsInput {
     }
 }
 
+/// The household facts, in slot order (`members` is kept apart).
+pub const HOUSEHOLD_FACTS: [&str; 13] = [
+    "hukou_local",
+    "region",
+    "status",
+    "size",
+    "income_total",
+    "income_per_capita",
+    "financial_assets_per_capita",
+    "housing_owned",
+    "housing_area_per_capita",
+    "medical_expense_monthly",
+    "education_expense_monthly",
+    "rent_monthly",
+    "lives_alone",
+];
+
+/// A member's facts, in slot order.
+pub const MEMBER_FACTS: [&str; 11] = [
+    "name",
+    "relation",
+    "sex",
+    "birth_date",
+    "age",
+    "disability_grade",
+    "disability_type",
+    "health",
+    "employment",
+    "student_stage",
+    "income_monthly",
+];
+
+/// The slot of a household fact.
+pub fn household_slot(name: &str) -> Option<usize> {
+    HOUSEHOLD_FACTS.iter().position(|f| *f == name)
+}
+
+/// The slot of a member fact.
+pub fn member_slot(name: &str) -> Option<usize> {
+    MEMBER_FACTS.iter().position(|f| *f == name)
+}
+
+/// One member's facts, by slot.
+pub type MemberFactSlots = [Value; MEMBER_FACTS.len()];
+
+/// A household's facts (SPEC), held by slot: what a rule is evaluated
+/// against. [`Facts::to_json`] gives the same facts as the JSON object a
+/// rule's `var`s name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub household: [Value; HOUSEHOLD_FACTS.len()],
+    pub members: Vec<MemberFactSlots>,
+}
+
+impl Facts {
+    /// One household fact by name (`null` when unknown).
+    pub fn get(&self, name: &str) -> &Value {
+        const NULL: Value = Value::Null;
+        household_slot(name)
+            .map(|i| &self.household[i])
+            .unwrap_or(&NULL)
+    }
+
+    /// The members as a JSON array of objects.
+    pub fn members_json(&self) -> Value {
+        Value::Array(self.members.iter().map(member_json).collect())
+    }
+
+    /// The facts as one JSON object.
+    pub fn to_json(&self) -> Value {
+        let mut map: Map<String, Value> = HOUSEHOLD_FACTS
+            .iter()
+            .zip(&self.household)
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        map.insert("members".into(), self.members_json());
+        Value::Object(map)
+    }
+}
+
+/// One member's facts as a JSON object.
+pub fn member_json(slots: &MemberFactSlots) -> Value {
+    Value::Object(
+        MEMBER_FACTS
+            .iter()
+            .zip(slots)
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    )
+}
+
 fn per_capita(total: Option<f64>, size: usize) -> Value {
     match total {
         Some(t) if size > 0 => json!(t / size as f64),
@@ -80,61 +171,48 @@ fn opt<T: serde::Serialize>(v: &Option<T>) -> Value {
     v.as_ref().map(|x| json!(x)).unwrap_or(Value::Null)
 }
 
-/// The facts as the JSON data a rule is evaluated against.
-pub fn derive(input: &FactsInput, as_of: NaiveDate) -> Value {
+/// The facts on `as_of`.
+pub fn derive(input: &FactsInput, as_of: NaiveDate) -> Facts {
     let p = &input.profile;
     let size = input.members.len();
     let income_total: f64 = input.members.iter().filter_map(|m| m.income_monthly).sum();
-    let members: Vec<Value> = input
+    let members = input
         .members
         .iter()
         .map(|m| {
-            json!({
-                "name": m.name,
-                "relation": m.relation,
-                "sex": opt(&m.sex),
-                "birth_date": opt(&m.birth_date),
-                "age": opt(&m.age_on(as_of)),
-                "disability_grade": m.disability_grade,
-                "disability_type": opt(&m.disability_type),
-                "health": m.health,
-                "employment": opt(&m.employment),
-                "student_stage": opt(&m.student_stage),
-                "income_monthly": opt(&m.income_monthly),
-            })
+            [
+                json!(m.name),
+                json!(m.relation),
+                opt(&m.sex),
+                opt(&m.birth_date),
+                opt(&m.age_on(as_of)),
+                json!(m.disability_grade),
+                opt(&m.disability_type),
+                json!(m.health),
+                opt(&m.employment),
+                opt(&m.student_stage),
+                opt(&m.income_monthly),
+            ]
         })
         .collect();
-    let mut facts = Map::new();
-    facts.insert("hukou_local".into(), opt(&p.hukou_local));
-    facts.insert("region".into(), json!(input.region));
-    facts.insert("status".into(), json!(p.status));
-    facts.insert("size".into(), json!(size));
-    facts.insert("income_total".into(), json!(income_total));
-    facts.insert(
-        "income_per_capita".into(),
-        per_capita(Some(income_total), size),
-    );
-    facts.insert(
-        "financial_assets_per_capita".into(),
-        per_capita(p.assets.financial, size),
-    );
-    facts.insert("housing_owned".into(), opt(&p.housing.owned));
-    facts.insert(
-        "housing_area_per_capita".into(),
-        per_capita(p.housing.area_m2, size),
-    );
-    facts.insert(
-        "medical_expense_monthly".into(),
-        opt(&p.monthly.medical_expense),
-    );
-    facts.insert(
-        "education_expense_monthly".into(),
-        opt(&p.monthly.education_expense),
-    );
-    facts.insert("rent_monthly".into(), opt(&p.monthly.rent));
-    facts.insert("members".into(), Value::Array(members));
-    facts.insert("lives_alone".into(), json!(size == 1));
-    Value::Object(facts)
+    Facts {
+        household: [
+            opt(&p.hukou_local),
+            json!(input.region),
+            json!(p.status),
+            json!(size),
+            json!(income_total),
+            per_capita(Some(income_total), size),
+            per_capita(p.assets.financial, size),
+            opt(&p.housing.owned),
+            per_capita(p.housing.area_m2, size),
+            opt(&p.monthly.medical_expense),
+            opt(&p.monthly.education_expense),
+            opt(&p.monthly.rent),
+            json!(size == 1),
+        ],
+        members,
+    }
 }
 
 /// How a fact is named in Chinese, and its unit.
@@ -200,7 +278,7 @@ mod tests {
                 ..Default::default()
             },
         ];
-        let f = derive(&input, d("2026-11-23"));
+        let f = derive(&input, d("2026-11-23")).to_json();
         assert_eq!(f["size"], 2);
         assert_eq!(f["income_total"], 2600.0);
         assert_eq!(f["income_per_capita"], 1300.0);

@@ -2,6 +2,8 @@
 //! truthiness, `ToNumber`, `parseFloat`, `ToString`, loose and strict
 //! equality and relational comparison, over JSON values.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// JsonLogic truthiness: JavaScript's, except that an empty array is false.
@@ -199,19 +201,29 @@ pub fn loose_equals(a: &Value, b: &Value) -> bool {
 /// JavaScript's `<` (`strict`) or `<=`: two strings compare as text,
 /// anything else as numbers (NaN is never less or equal).
 pub fn less(a: &Value, b: &Value, or_equal: bool) -> bool {
-    let prim = |v: &Value| {
+    if let (Value::Number(x), Value::Number(y)) = (a, b) {
+        let (x, y) = (
+            x.as_f64().unwrap_or(f64::NAN),
+            y.as_f64().unwrap_or(f64::NAN),
+        );
+        return if or_equal { x <= y } else { x < y };
+    }
+    fn prim(v: &Value) -> Cow<'_, Value> {
         if is_primitive(v) {
-            v.clone()
+            Cow::Borrowed(v)
         } else {
-            Value::String(to_string(v))
+            Cow::Owned(Value::String(to_string(v)))
         }
-    };
+    }
     let (pa, pb) = (prim(a), prim(b));
-    if let (Value::String(x), Value::String(y)) = (&pa, &pb) {
+    if let (Value::String(x), Value::String(y)) = (pa.as_ref(), pb.as_ref()) {
         // UTF-16 code-unit order, as JavaScript compares strings.
-        let (ux, uy): (Vec<u16>, Vec<u16>) =
-            (x.encode_utf16().collect(), y.encode_utf16().collect());
-        return if or_equal { ux <= uy } else { ux < uy };
+        let order = x.encode_utf16().cmp(y.encode_utf16());
+        return if or_equal {
+            order.is_le()
+        } else {
+            order.is_lt()
+        };
     }
     let (x, y) = (to_number(&pa), to_number(&pb));
     if or_equal {

@@ -6,6 +6,7 @@ pub mod eval;
 pub mod explain;
 pub mod facts;
 pub mod js;
+pub mod path;
 pub mod report;
 pub mod rule;
 pub mod rulebook;

@@ -4,43 +4,129 @@
 
 use serde_json::Value;
 
-/// The operators aidmatch accepts, with the inclusive range of argument counts.
-const OPERATORS: &[(&str, usize, usize)] = &[
-    ("var", 0, 2),
-    ("missing", 0, usize::MAX),
-    ("missing_some", 2, 2),
-    ("==", 2, 2),
-    ("===", 2, 2),
-    ("!=", 2, 2),
-    ("!==", 2, 2),
-    ("<", 2, 3),
-    ("<=", 2, 3),
-    (">", 2, 2),
-    (">=", 2, 2),
-    ("!", 1, 1),
-    ("!!", 1, 1),
-    ("and", 1, usize::MAX),
-    ("or", 1, usize::MAX),
-    ("if", 0, usize::MAX),
-    ("?:", 3, 3),
-    ("in", 2, 2),
-    ("cat", 0, usize::MAX),
-    ("substr", 2, 3),
-    ("some", 2, 2),
-    ("all", 2, 2),
-    ("none", 2, 2),
-    ("map", 2, 2),
-    ("filter", 2, 2),
-    ("reduce", 2, 3),
-    ("merge", 0, usize::MAX),
-    ("+", 0, usize::MAX),
-    ("-", 1, 2),
-    ("*", 1, usize::MAX),
-    ("/", 2, 2),
-    ("%", 2, 2),
-    ("min", 1, usize::MAX),
-    ("max", 1, usize::MAX),
+use super::path::VarPath;
+
+/// A JsonLogic operator aidmatch accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `var`
+    Var,
+    /// `missing`
+    Missing,
+    /// `missing_some`
+    MissingSome,
+    /// `==`
+    Equal,
+    /// `===`
+    StrictEqual,
+    /// `!=`
+    NotEqual,
+    /// `!==`
+    StrictNotEqual,
+    /// `<`
+    Less,
+    /// `<=`
+    LessOrEqual,
+    /// `>`
+    Greater,
+    /// `>=`
+    GreaterOrEqual,
+    /// `!`
+    Not,
+    /// `!!`
+    Truthy,
+    /// `and`
+    And,
+    /// `or`
+    Or,
+    /// `if`
+    If,
+    /// `?:`
+    Ternary,
+    /// `in`
+    In,
+    /// `cat`
+    Cat,
+    /// `substr`
+    Substr,
+    /// `some`
+    Some,
+    /// `all`
+    All,
+    /// `none`
+    None,
+    /// `map`
+    Map,
+    /// `filter`
+    Filter,
+    /// `reduce`
+    Reduce,
+    /// `merge`
+    Merge,
+    /// `+`
+    Add,
+    /// `-`
+    Subtract,
+    /// `*`
+    Multiply,
+    /// `/`
+    Divide,
+    /// `%`
+    Modulo,
+    /// `min`
+    Min,
+    /// `max`
+    Max,
+}
+
+/// The operators with their names and the inclusive range of argument counts.
+const OPERATORS: &[(&str, Op, usize, usize)] = &[
+    ("var", Op::Var, 0, 2),
+    ("missing", Op::Missing, 0, usize::MAX),
+    ("missing_some", Op::MissingSome, 2, 2),
+    ("==", Op::Equal, 2, 2),
+    ("===", Op::StrictEqual, 2, 2),
+    ("!=", Op::NotEqual, 2, 2),
+    ("!==", Op::StrictNotEqual, 2, 2),
+    ("<", Op::Less, 2, 3),
+    ("<=", Op::LessOrEqual, 2, 3),
+    (">", Op::Greater, 2, 2),
+    (">=", Op::GreaterOrEqual, 2, 2),
+    ("!", Op::Not, 1, 1),
+    ("!!", Op::Truthy, 1, 1),
+    ("and", Op::And, 1, usize::MAX),
+    ("or", Op::Or, 1, usize::MAX),
+    ("if", Op::If, 0, usize::MAX),
+    ("?:", Op::Ternary, 3, 3),
+    ("in", Op::In, 2, 2),
+    ("cat", Op::Cat, 0, usize::MAX),
+    ("substr", Op::Substr, 2, 3),
+    ("some", Op::Some, 2, 2),
+    ("all", Op::All, 2, 2),
+    ("none", Op::None, 2, 2),
+    ("map", Op::Map, 2, 2),
+    ("filter", Op::Filter, 2, 2),
+    ("reduce", Op::Reduce, 2, 3),
+    ("merge", Op::Merge, 0, usize::MAX),
+    ("+", Op::Add, 0, usize::MAX),
+    ("-", Op::Subtract, 1, 2),
+    ("*", Op::Multiply, 1, usize::MAX),
+    ("/", Op::Divide, 2, 2),
+    ("%", Op::Modulo, 2, 2),
+    ("min", Op::Min, 1, usize::MAX),
+    ("max", Op::Max, 1, usize::MAX),
 ];
+
+impl Op {
+    /// The operator as written in a rule.
+    pub fn name(self) -> &'static str {
+        OPERATORS
+            .iter()
+            .find(|(_, op, _, _)| *op == self)
+            .map(|(name, _, _, _)| *name)
+            .unwrap_or("")
+    }
+}
 
 /// One node of a parsed rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +136,23 @@ pub enum Node {
     /// An array whose elements are themselves rules.
     Array(Vec<Node>),
     /// An operation `{"op": [args]}`.
-    Op { op: &'static str, args: Vec<Node> },
+    Op { op: Op, args: Vec<Node> },
+    /// The literal name of a `var` (its first argument), split and resolved
+    /// when the rule is parsed.
+    Path(VarPath),
+}
+
+impl Node {
+    /// The name of a plain `{"var": "name"}`.
+    pub fn var_name(&self) -> Option<&str> {
+        match self {
+            Node::Op { op: Op::Var, args } => match args.first() {
+                Some(Node::Path(p)) => p.name.as_str(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// A well-formed JsonLogic rule, keeping the JSON it was parsed from.
@@ -89,7 +191,8 @@ fn parse_node(value: &Value, path: &str) -> Result<Node, String> {
                 ));
             }
             let (key, raw_args) = map.iter().next().expect("one entry");
-            let Some(&(op, min, max)) = OPERATORS.iter().find(|(name, _, _)| *name == key) else {
+            let Some(&(name, op, min, max)) = OPERATORS.iter().find(|(name, _, _, _)| *name == key)
+            else {
                 return Err(format!(
                     "{path}: 不支持的 JsonLogic 运算符 \"{key}\" (unsupported operator)"
                 ));
@@ -107,33 +210,52 @@ fn parse_node(value: &Value, path: &str) -> Result<Node, String> {
                     format!("{min}–{max}")
                 };
                 return Err(format!(
-                    "{path}: 运算符 \"{op}\" 需要 {expected} 个参数，实际 {} 个 (wrong number of arguments)",
+                    "{path}: 运算符 \"{name}\" 需要 {expected} 个参数，实际 {} 个 (wrong number of arguments)",
                     arg_values.len()
                 ));
             }
-            if op == "var" {
-                if let Some(name) = arg_values.first() {
-                    if matches!(name, Value::Bool(_) | Value::Array(_)) {
+            if op == Op::Var {
+                if let Some(first) = arg_values.first() {
+                    if matches!(first, Value::Bool(_) | Value::Array(_)) {
                         return Err(format!(
                             "{path}.var: 变量名必须是字符串、数字或运算 (variable name must be a string, number or operation)"
                         ));
                     }
                 }
             }
-            let args = arg_values
+            let mut args = arg_values
                 .iter()
                 .enumerate()
-                .map(|(i, v)| parse_node(v, &format!("{path}.{op}[{i}]")))
+                .map(|(i, v)| parse_node(v, &format!("{path}.{name}[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
+            if op == Op::Var {
+                if let Some(Node::Literal(name)) = args.first() {
+                    args[0] = Node::Path(VarPath::parse(name));
+                }
+            }
             Ok(Node::Op { op, args })
         }
-        Value::Array(items) => Ok(Node::Array(
-            items
+        Value::Array(items) => {
+            let items = items
                 .iter()
                 .enumerate()
                 .map(|(i, v)| parse_node(v, &format!("{path}[{i}]")))
-                .collect::<Result<Vec<_>, _>>()?,
-        )),
+                .collect::<Result<Vec<_>, _>>()?;
+            // An array of literals evaluates to itself: keep it as one value.
+            if items.iter().all(|n| matches!(n, Node::Literal(_))) {
+                Ok(Node::Literal(Value::Array(
+                    items
+                        .into_iter()
+                        .filter_map(|n| match n {
+                            Node::Literal(v) => Some(v),
+                            _ => None,
+                        })
+                        .collect(),
+                )))
+            } else {
+                Ok(Node::Array(items))
+            }
+        }
         scalar => Ok(Node::Literal(scalar.clone())),
     }
 }

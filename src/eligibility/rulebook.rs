@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::explain::{explain, tally, Outcome};
+use super::facts::Facts;
 use super::JsonLogicRule;
 use crate::catalogue::model::Apply;
 use crate::catalogue::ResourceRow;
@@ -107,17 +108,19 @@ pub struct Screened {
 /// Eligible policies and near misses, each in catalogue order.
 pub fn screen<'a>(
     policies: impl Iterator<Item = &'a Arc<RuledResource>>,
-    facts: &serde_json::Value,
+    facts: &Facts,
 ) -> (Vec<Screened>, Vec<Screened>) {
     let mut eligible = Vec::new();
     let mut near = Vec::new();
+    let mut json = None;
     for p in policies {
         // Most policies fail on several conditions: word only the rest.
         let (ok, failed) = tally(&p.rule, facts);
         if !ok && failed != 1 {
             continue;
         }
-        let outcome = explain(&p.rule, facts);
+        let json = json.get_or_insert_with(|| facts.to_json());
+        let outcome = explain(&p.rule, json);
         let screened = Screened {
             resource: p.clone(),
             outcome,

@@ -134,7 +134,7 @@ pub fn build(
             ..Default::default()
         },
     )?;
-    let groups = household_groups(&facts);
+    let groups = household_groups(&facts.to_json());
     let mut resources = Vec::new();
     for n in need_rows
         .iter()

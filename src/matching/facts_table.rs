@@ -1,20 +1,22 @@
 //! Every active, consented household's facts, derived once and kept in
 //! memory, so a policy is checked against all households without reading
 //! them from the database. The table follows the change log: a household
-//! written anywhere is reloaded; the facts are derived again when the day
-//! changes (ages move on).
+//! written anywhere is reloaded. A table holds one day's facts (ages move
+//! on): the scanner loads a new table when the day changes. Entries are
+//! kept in region order, so the households of a region scope are one
+//! contiguous run, and derived in that order, so a scan reads memory in
+//! sequence.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use serde_json::Value;
 
 use crate::db::change_log;
 use crate::db::schema::{change_log as log, households, members};
 use crate::db::DbConnection;
 use crate::domain::RegionCode;
-use crate::eligibility::facts::{derive, FactsInput, MemberFacts};
+use crate::eligibility::facts::{derive, Facts, FactsInput, MemberFacts};
 use crate::error::AppError;
 use crate::households::repository::{HouseholdRow, MemberRow};
 
@@ -25,17 +27,19 @@ pub struct Entry {
     pub ref_code: String,
     pub region: String,
     pub adviser: Option<String>,
-    pub input: FactsInput,
     /// The facts on the table's day.
-    pub facts: Value,
+    pub facts: Facts,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FactsTable {
     /// The newest change-log entry applied.
     pub seq: i64,
-    pub day: Option<NaiveDate>,
-    pub entries: HashMap<i64, Entry>,
+    pub day: NaiveDate,
+    /// Ordered by region, then id.
+    entries: Vec<Entry>,
+    /// Household id → position in `entries`.
+    positions: HashMap<i64, usize>,
 }
 
 const CHUNK: usize = 500;
@@ -64,7 +68,7 @@ fn load_entries(
             rows = households::table
                 .filter(households::status.eq("active"))
                 .filter(households::consent.eq(true))
-                .order(households::id.asc())
+                .order((households::region.asc(), households::id.asc()))
                 .select(HouseholdRow::as_select())
                 .load(conn)?;
         }
@@ -96,7 +100,6 @@ fn load_entries(
                 ref_code: row.ref_code,
                 region: row.region,
                 adviser: row.adviser,
-                input,
             }
         })
         .collect())
@@ -113,21 +116,43 @@ impl FactsTable {
     /// Every household, as of the change log's newest entry.
     pub fn load(conn: &mut DbConnection, day: NaiveDate) -> Result<FactsTable, AppError> {
         let seq = newest_seq(conn)?;
-        let entries = load_entries(conn, None, day)?;
-        Ok(FactsTable {
+        let mut table = FactsTable {
             seq,
-            day: Some(day),
-            entries: entries.into_iter().map(|e| (e.id, e)).collect(),
-        })
+            day,
+            entries: load_entries(conn, None, day)?,
+            positions: HashMap::new(),
+        };
+        table.reorder();
+        Ok(table)
     }
 
-    /// Applies the household changes logged since the last call and moves
-    /// the facts to `day`; returns the ids of the households that changed.
-    pub fn refresh(
-        &mut self,
-        conn: &mut DbConnection,
-        day: NaiveDate,
-    ) -> Result<Vec<i64>, AppError> {
+    fn reorder(&mut self) {
+        self.entries
+            .sort_unstable_by(|a, b| (&a.region, a.id).cmp(&(&b.region, b.id)));
+        self.positions = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id, i))
+            .collect();
+    }
+
+    /// The household `id`, when it is active and consented.
+    pub fn get(&self, id: i64) -> Option<&Entry> {
+        self.positions.get(&id).map(|&i| &self.entries[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Applies the household changes logged since the last call; returns
+    /// the ids of the households that changed.
+    pub fn refresh(&mut self, conn: &mut DbConnection) -> Result<Vec<i64>, AppError> {
         let mut changed_refs: Vec<String> = Vec::new();
         loop {
             let batch = change_log::since(conn, self.seq, 1_000)?;
@@ -151,26 +176,26 @@ impl FactsTable {
                     .load::<i64>(conn)?,
             );
         }
-        for id in &changed_ids {
-            self.entries.remove(id);
-        }
-        for e in load_entries(conn, Some(&changed_ids), day)? {
-            self.entries.insert(e.id, e);
-        }
-        if self.day != Some(day) {
-            for e in self.entries.values_mut() {
-                e.facts = derive(&e.input, day);
-            }
-            self.day = Some(day);
+        if !changed_ids.is_empty() {
+            let changed: std::collections::HashSet<i64> = changed_ids.iter().copied().collect();
+            self.entries.retain(|e| !changed.contains(&e.id));
+            self.entries
+                .extend(load_entries(conn, Some(&changed_ids), self.day)?);
+            self.reorder();
         }
         Ok(changed_ids)
     }
 
-    /// The households inside `scope` (a resource's region).
-    pub fn in_scope<'a>(&'a self, scope: &str) -> impl Iterator<Item = &'a Entry> + 'a {
-        let code = RegionCode::parse(scope).ok();
-        self.entries
-            .values()
-            .filter(move |e| code.as_ref().is_some_and(|c| c.covers(&e.region)))
+    /// The households inside `scope` (a resource's region): one run of
+    /// the region-ordered entries.
+    pub fn in_scope(&self, scope: &str) -> &[Entry] {
+        let Ok(code) = RegionCode::parse(scope) else {
+            return &[];
+        };
+        let start = self
+            .entries
+            .partition_point(|e| e.region.as_str() < code.scope_prefix());
+        let len = self.entries[start..].partition_point(|e| code.covers(&e.region));
+        &self.entries[start..start + len]
     }
 }

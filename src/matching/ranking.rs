@@ -19,6 +19,7 @@ use crate::db::DbConnection;
 use crate::domain::vocabulary::{self, DIMENSIONS, TARGET_GROUPS};
 use crate::domain::RegionCode;
 use crate::eligibility::eval::holds;
+use crate::eligibility::facts::Facts;
 use crate::eligibility::rulebook::Loaded;
 use crate::error::AppError;
 use crate::households::needs::NeedDoc;
@@ -124,7 +125,7 @@ pub fn match_need(
     search: &SearchIndex,
     book: &Loaded,
     region: &str,
-    facts: &Value,
+    facts: &Facts,
     groups: &HashSet<String>,
     need: &NeedDoc,
     as_of: NaiveDate,

@@ -25,13 +25,14 @@ pub fn holds(policy: &RuledResource, entry: &Entry) -> bool {
 
 /// Why `entry` qualifies for `policy` (worded only for alerts being raised).
 pub fn reasons(policy: &RuledResource, entry: &Entry) -> Vec<String> {
-    explain(&policy.rule, &entry.facts).reasons()
+    explain(&policy.rule, &entry.facts.to_json()).reasons()
 }
 
 /// The ids of the households of `table` that qualify for `policy`.
 pub fn qualifying(table: &FactsTable, policy: &RuledResource) -> Vec<i64> {
     table
         .in_scope(&policy.region)
+        .iter()
         .filter(|e| holds(policy, e))
         .map(|e| e.id)
         .collect()
@@ -45,7 +46,7 @@ fn pairs<'a>(
     ids: Vec<i64>,
 ) -> impl Iterator<Item = Qualifies<'a>> + 'a {
     ids.into_iter().filter_map(move |id| {
-        let entry = table.entries.get(&id)?;
+        let entry = table.get(id)?;
         Some(Qualifies {
             household_id: id,
             resource_ref: policy.ref_code.clone(),
@@ -96,7 +97,7 @@ pub fn scan_households(
     }
     let mut found = Vec::new();
     for id in ids {
-        let Some(entry) = table.entries.get(id) else {
+        let Some(entry) = table.get(*id) else {
             continue; // closed or without consent: its alerts are withdrawn
         };
         for p in live_policies(book, day).filter(|p| p.covers(Some(&entry.region))) {
@@ -135,7 +136,7 @@ pub fn scan_all(
     let mut found = Vec::new();
     let mut checks = 0;
     for (i, p) in policies.iter().enumerate() {
-        checks += table.in_scope(&p.region).count();
+        checks += table.in_scope(&p.region).len();
         found.extend(pairs(table, p, qualifying(table, p)));
         progress(i + 1, policies.len());
     }
@@ -145,7 +146,7 @@ pub fn scan_all(
         alerts::reconcile(conn, |_, _| true, existing, found)
     })?;
     Ok(Report {
-        households: table.entries.len(),
+        households: table.len(),
         policies: policies.len(),
         checks,
         counts,

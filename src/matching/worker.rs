@@ -1,7 +1,8 @@
 //! The background scanner: keeps the facts table current and scans what
 //! changed — a policy published, edited or withdrawn; a household written —
-//! once a second. On start it scans everything once, so changes made while
-//! no server ran are caught up.
+//! once a second. On start, and when the day changes (ages move on, a
+//! policy's validity begins or ends), it loads every household and scans
+//! everything, so changes made while no server ran are caught up.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,8 +27,8 @@ fn today() -> chrono::NaiveDate {
 }
 
 impl Scanner {
-    /// One step: the first loads and scans everything; later ones scan
-    /// what changed since.
+    /// One step: the first of each day loads and scans everything; later
+    /// ones scan what changed since.
     pub fn step(&self, pool: &DbPool, rules: &RuleBook) -> Result<(), AppError> {
         let mut conn = pool.get()?;
         let mut guard = self
@@ -36,7 +37,7 @@ impl Scanner {
             .map_err(|_| AppError::Internal("scanner lock poisoned".into()))?;
         let day = today();
         let book = rules.current(&mut conn)?;
-        let Some((table, resource_seq)) = guard.as_mut() else {
+        let Some((table, resource_seq)) = guard.as_mut().filter(|(t, _)| t.day == day) else {
             let table = FactsTable::load(&mut conn, day)?;
             let report = scan::scan_all(&mut conn, &table, &book, day, |_, _| {})?;
             if report.counts.raised + report.counts.withdrawn > 0 {
@@ -66,7 +67,7 @@ impl Scanner {
         }
         refs.sort();
         refs.dedup();
-        let households = table.refresh(&mut conn, day)?;
+        let households = table.refresh(&mut conn)?;
         for r in &refs {
             scan::scan_policy(&mut conn, table, &book, r, day)?;
         }
