@@ -8,7 +8,7 @@
 //! p50/p99/max); all policies against all households; a screening request
 //! end to end over HTTP (p50/p99); and building a household's three-list
 //! bundle (p50/p99). `AIDMATCH_BENCH_DIR=path` keeps the generated data
-//! and reuses it; `AIDMATCH_BENCH_PARTS=scan,bundle,screening` (the
+//! and reuses it; `AIDMATCH_BENCH_ONLY=scan,bundle,screening` (the
 //! default: all three) picks what is measured, e.g. for a profiler.
 
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use aidmatch::config::{Secret, Settings};
 use aidmatch::db::schema::{households, needs, resources};
 use aidmatch::demo::synthetic::{generate_households, generate_policies, generate_resources};
 use aidmatch::eligibility::rulebook::{Loaded, RuleBook, RuledResource};
+use aidmatch::eligibility::{report, screening};
 use aidmatch::households::needs::{create as create_need, NeedInput};
 use aidmatch::households::repository;
 use aidmatch::matching::bundle;
@@ -60,7 +61,7 @@ fn report(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
 
 /// Whether `part` is to be measured.
 fn wanted(part: &str) -> bool {
-    std::env::var("AIDMATCH_BENCH_PARTS")
+    std::env::var("AIDMATCH_BENCH_ONLY")
         .map(|parts| parts.split(',').any(|p| p.trim() == part))
         .unwrap_or(true)
 }
@@ -88,6 +89,7 @@ fn main() {
         login_max_failures_per_account: 5,
         login_max_failures_per_address: 20,
         login_window_secs: 900,
+        background_scan: true,
     };
     let pool = open_database(&settings).expect("database");
     let mut conn = pool.get().expect("connection");
@@ -156,14 +158,6 @@ fn main() {
     }
     let day = chrono::Local::now().date_naive();
 
-    // The facts table.
-    let t = Instant::now();
-    let table = FactsTable::load(&mut conn, day).expect("facts table");
-    println!(
-        "facts table: {} households loaded and derived in {:.2} s",
-        table.len(),
-        t.elapsed().as_secs_f64()
-    );
     let book = RuleBook::default().current(&mut conn).expect("rule book");
     let policies: Vec<_> = book
         .resources
@@ -177,11 +171,22 @@ fn main() {
     );
 
     if wanted("scan") {
+        // The facts table.
+        let t = Instant::now();
+        let table = FactsTable::load(&mut conn, day).expect("facts table");
+        println!(
+            "facts table: {} households loaded and derived in {:.2} s",
+            table.len(),
+            t.elapsed().as_secs_f64()
+        );
         scan_benchmarks(&table, &policies);
     }
     let cipher = DataCipher::from_hex(&"ab".repeat(32)).expect("cipher");
     if wanted("bundle") {
         bundle_benchmark(&mut conn, &cipher, &index, &book, day, catalogue);
+    }
+    if wanted("screening") {
+        screening_in_process(&mut conn, n_policies);
     }
     drop(conn);
     drop(index); // the server opens it again
@@ -197,7 +202,7 @@ fn scan_benchmarks(table: &FactsTable, policies: &[&std::sync::Arc<RuledResource
     let t_all = Instant::now();
     for p in policies {
         let t = Instant::now();
-        let found = scan::qualifying(&table, p);
+        let found = scan::qualifying(table, p);
         per_policy.push(t.elapsed());
         qualifying += found.len();
         std::hint::black_box(found);
@@ -214,7 +219,7 @@ fn scan_benchmarks(table: &FactsTable, policies: &[&std::sync::Arc<RuledResource
         .map(|p| {
             (
                 p,
-                scan::qualifying(&table, p)
+                scan::qualifying(table, p)
                     .into_iter()
                     .take(200)
                     .collect::<Vec<_>>(),
@@ -260,12 +265,9 @@ fn bundle_benchmark(
     let mut samples = Vec::new();
     for round in 0..3 {
         for r in &refs {
-            let h = repository::find(conn, r)
-                .expect("find")
-                .expect("household");
+            let h = repository::find(conn, r).expect("find").expect("household");
             let t = Instant::now();
-            let b =
-                bundle::build(conn, cipher, index, book, &h, day, "bench").expect("bundle");
+            let b = bundle::build(conn, cipher, index, book, &h, day, "bench").expect("bundle");
             if round > 0 {
                 samples.push(t.elapsed());
             }
@@ -278,42 +280,93 @@ fn bundle_benchmark(
     );
 }
 
+/// Three residents' answers: an elderly couple, a family on dibao with a
+/// disabled parent, a migrant family.
+fn screening_bodies() -> [serde_json::Value; 3] {
+    [
+        json!({"profile": {"hukou_local": true, "region": "310118-003-012",
+            "members": [{"age": 82, "income_monthly": 1200, "health": ["chronic"]}, {"age": 55, "income_monthly": 0, "employment": "unemployed"}]}}),
+        json!({"profile": {"hukou_local": true, "members": [{"age": 35, "income_monthly": 2000, "disability_grade": 2, "disability_type": "physical"},
+            {"age": 8, "student_stage": "primary"}], "status": ["dibao"], "assets": {"financial": 3000}}}),
+        json!({"profile": {"hukou_local": false, "region": "310104-001-002",
+            "members": [{"age": 40, "income_monthly": 6000, "employment": "employed"}, {"age": 10, "student_stage": "primary"}]}}),
+    ]
+}
+
+/// Screening in process: the answers parsed, every policy checked, the
+/// result worded and serialised (what the handler does, without HTTP).
+fn screening_in_process(conn: &mut aidmatch::db::DbConnection, n_policies: usize) {
+    let book = RuleBook::default();
+    let day = chrono::Local::now().date_naive();
+    let bodies = screening_bodies();
+    let mut samples = Vec::new();
+    let mut bytes = 0;
+    for i in 0..600 {
+        let t = Instant::now();
+        let request = screening::parse(&bodies[i % bodies.len()], day).expect("answers");
+        let result = report::run(conn, &book, &request).expect("screening");
+        let json = serde_json::to_vec(&result).expect("json");
+        samples.push(t.elapsed());
+        bytes += json.len();
+    }
+    report(
+        &format!(
+            "screening in process, {n_policies} policies ({} bytes of JSON per answer)",
+            bytes / 600
+        ),
+        samples,
+    );
+}
+
 /// Screening over HTTP, end to end.
 fn screening_benchmark(settings: Settings, n_policies: usize) {
+    // The request alone: the server's scanner (whose first step scans every
+    // household) is not running beside it.
+    let settings = Settings {
+        background_scan: false,
+        ..settings
+    };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).expect("server");
         let url = format!("http://127.0.0.1:{}/api/v1/screening", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
         let client = reqwest::Client::new();
-        let bodies = [
-            json!({"profile": {"hukou_local": true, "region": "310118-003-012",
-                "members": [{"age": 82, "income_monthly": 1200, "health": ["chronic"]}, {"age": 55, "income_monthly": 0, "employment": "unemployed"}]}}),
-            json!({"profile": {"hukou_local": true, "members": [{"age": 35, "income_monthly": 2000, "disability_grade": 2, "disability_type": "physical"},
-                {"age": 8, "student_stage": "primary"}], "status": ["dibao"], "assets": {"financial": 3000}}}),
-            json!({"profile": {"hukou_local": false, "region": "310104-001-002",
-                "members": [{"age": 40, "income_monthly": 6000, "employment": "employed"}, {"age": 10, "student_stage": "primary"}]}}),
-        ];
+        let bodies = screening_bodies();
         for b in &bodies {
-            client.post(&url).json(b).send().await.unwrap().bytes().await.unwrap();
+            client
+                .post(&url)
+                .json(b)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
         }
         let mut samples = Vec::new();
         let mut eligible = 0;
         for i in 0..600 {
+            // Timed until the whole response has arrived; reading it is
+            // the client's business.
             let t = Instant::now();
-            let resp: serde_json::Value = client
+            let body = client
                 .post(&url)
                 .json(&bodies[i % bodies.len()])
                 .send()
                 .await
                 .unwrap()
-                .json()
+                .bytes()
                 .await
                 .unwrap();
             samples.push(t.elapsed());
+            let resp: serde_json::Value = serde_json::from_slice(&body).unwrap();
             eligible += resp["eligible"].as_array().map(Vec::len).unwrap_or(0);
         }
         report(
-            &format!("screening over HTTP, {} policies (one client; {} eligible results)", n_policies, eligible),
+            &format!(
+                "screening over HTTP, {} policies (one client; {} eligible results)",
+                n_policies, eligible
+            ),
             samples,
         );
     });

@@ -117,6 +117,7 @@ fn main() {
         login_max_failures_per_account: 5,
         login_max_failures_per_address: 20,
         login_window_secs: 900,
+        background_scan: true,
     };
     let pool = open_database(&settings).expect("database");
     let mut conn = pool.get().expect("connection");

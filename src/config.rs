@@ -56,6 +56,14 @@ pub struct Settings {
     pub login_max_failures_per_account: usize,
     pub login_max_failures_per_address: usize,
     pub login_window_secs: u64,
+    /// Run the "policy finds people" scanner in this instance
+    /// (`AIDMATCH_BACKGROUND_SCAN=false` to leave it to `aidmatch scan`).
+    #[serde(default = "enabled")]
+    pub background_scan: bool,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 impl Settings {
@@ -75,6 +83,7 @@ impl Settings {
             .set_default("login_max_failures_per_account", 5)?
             .set_default("login_max_failures_per_address", 20)?
             .set_default("login_window_secs", 900)?
+            .set_default("background_scan", true)?
             .add_source(config::File::from(file).required(false))
             .add_source(
                 config::Environment::with_prefix("AIDMATCH")

@@ -249,7 +249,9 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
     spawn_index_sync(&search, pool.clone());
     let rules: Arc<crate::eligibility::rulebook::RuleBook> = Default::default();
     let scanner: Arc<crate::matching::worker::Scanner> = Default::default();
-    crate::matching::worker::spawn(scanner.clone(), pool.clone(), rules.clone());
+    if settings.background_scan {
+        crate::matching::worker::spawn(scanner.clone(), pool.clone(), rules.clone());
+    }
     let state = web::Data::new(AppState {
         pool,
         settings,

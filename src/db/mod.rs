@@ -62,7 +62,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute(
                 "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON;",
+                 PRAGMA foreign_keys = ON; PRAGMA mmap_size = 2147418112;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }

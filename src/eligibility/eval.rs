@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
-use super::facts::{member_json, Facts, MemberFactSlots};
+use super::facts::{household_slot, member_json, member_slot, Facts, MemberFactSlots};
 use super::js::{self, loose_equals, number, parse_float, strict_equals, to_number, truthy};
 use super::path::{Step, VarPath};
 use super::rule::{Node, Op};
@@ -216,14 +216,23 @@ pub fn lookup<'a>(data: Data<'a>, path: &VarPath) -> Option<Cow<'a, Value>> {
     }
 }
 
-/// The value of the fact `name` in JSON facts (`null` when missing).
-pub fn fact(facts: &Value, name: &str) -> Value {
-    lookup(
-        Data::Json(facts),
-        &VarPath::parse(&Value::String(name.into())),
-    )
-    .map(Cow::into_owned)
-    .unwrap_or(Value::Null)
+/// The value of the fact `name` (a dotted path) in `data` (`null` when
+/// missing).
+pub fn fact<'a>(data: impl Into<Data<'a>>, name: &str) -> Value {
+    let data = data.into();
+    if !name.is_empty() && !name.contains('.') {
+        let found = match data {
+            Data::Json(v) => v.as_object().and_then(|o| o.get(name)),
+            Data::Household(f) => household_slot(name).map(|i| &f.household[i]),
+            Data::Member(m) => member_slot(name).map(|i| &m[i]),
+        };
+        if let Some(v) = found {
+            return v.clone();
+        }
+    }
+    lookup(data, &VarPath::parse(&Value::String(name.into())))
+        .map(Cow::into_owned)
+        .unwrap_or(Value::Null)
 }
 
 /// The keys among `keys` whose value is missing, `null` or `""`.

@@ -10,7 +10,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::eval::{evaluate, fact, holds, Data};
+use super::eval::{eval, fact, holds, Data};
 use super::facts::label;
 use super::js;
 use super::rule::{JsonLogicRule, Node, Op};
@@ -55,7 +55,8 @@ impl Outcome {
 }
 
 /// Evaluates `rule` on `facts` and explains it.
-pub fn explain(rule: &JsonLogicRule, facts: &Value) -> Outcome {
+pub fn explain<'a>(rule: &'a JsonLogicRule, facts: impl Into<Data<'a>>) -> Outcome {
+    let facts = facts.into();
     let mut parts = Vec::new();
     flatten_and(rule.root(), &mut parts);
     let conditions = parts
@@ -68,7 +69,8 @@ pub fn explain(rule: &JsonLogicRule, facts: &Value) -> Outcome {
             }
         })
         .collect::<Vec<_>>();
-    let eligible = holds(rule.root(), facts);
+    // An `and` holds exactly when all its parts do.
+    let eligible = conditions.iter().all(|c| c.held);
     Outcome {
         eligible,
         conditions,
@@ -170,7 +172,7 @@ fn name_of(fact: &str) -> String {
         .unwrap_or_else(|| fact.to_string())
 }
 
-fn fact_value(facts: &Value, name: &str) -> Value {
+fn fact_value(facts: Data<'_>, name: &str) -> Value {
     fact(facts, name)
 }
 
@@ -295,7 +297,7 @@ fn expression(node: &Node) -> Option<(String, &'static str)> {
 
 /// `expression <op> literal` (either way round): the expression's value
 /// against the bound.
-fn describe_expression(op: &str, args: &[Node], facts: &Value) -> Option<String> {
+fn describe_expression(op: &str, args: &[Node], facts: Data<'_>) -> Option<String> {
     if !matches!(op, "<" | "<=" | ">" | ">=") || args.len() != 2 {
         return None;
     }
@@ -305,7 +307,7 @@ fn describe_expression(op: &str, args: &[Node], facts: &Value) -> Option<String>
         _ => return None,
     };
     let (text, unit) = expression(expr)?;
-    let actual = evaluate(expr, facts);
+    let actual = eval(expr, facts).into_owned();
     let fmt = |v: &Value| {
         let shown = show("", v);
         if unit.is_empty() || v.is_null() {
@@ -391,7 +393,7 @@ fn member_phrase(node: &Node) -> Option<(String, Option<String>)> {
     }
 }
 
-fn describe(node: &Node, facts: &Value, held: bool) -> String {
+fn describe(node: &Node, facts: Data<'_>, held: bool) -> String {
     let yes_no = if held { "是" } else { "否" };
     let Node::Op { op, args } = node else {
         return format!(
@@ -490,46 +492,48 @@ fn describe_members(
     phrase: &str,
     shown: Option<&str>,
     inner: &Node,
-    facts: &Value,
+    facts: Data<'_>,
     held: bool,
 ) -> String {
-    let members = match facts.get("members") {
-        Some(Value::Array(m)) => m.as_slice(),
-        _ => &[],
+    let members: Vec<Data<'_>> = match facts {
+        Data::Household(f) => f.members.iter().map(Data::Member).collect(),
+        Data::Json(v) => match v.get("members") {
+            Some(Value::Array(m)) => m.iter().map(Data::Json).collect(),
+            _ => Vec::new(),
+        },
+        Data::Member(_) => Vec::new(),
     };
     // Screening answers carry no names: members are "本人" and "家人 N".
-    let position = |m: &Value| members.iter().position(|x| std::ptr::eq(x, m)).unwrap_or(0);
-    let who = |m: &Value| {
-        let name = match m.get("name").and_then(Value::as_str).unwrap_or("") {
-            "" if position(m) == 0 => "本人".to_string(),
-            "" => format!("家人 {}", position(m)),
+    let who = |(position, m): (usize, &Data<'_>)| {
+        let name = match fact(*m, "name").as_str().unwrap_or("") {
+            "" if position == 0 => "本人".to_string(),
+            "" => format!("家人 {position}"),
             name => mask::name(name),
         };
-        match shown.map(|f| (f, m.get(f).cloned().unwrap_or(Value::Null))) {
-            Some((f, v)) => format!("{name}，{}", with_unit(f, &v)),
+        match shown {
+            Some(f) => format!("{name}，{}", with_unit(f, &fact(*m, f))),
             None => name,
         }
     };
-    let matching: Vec<String> = members
-        .iter()
-        .filter(|m| holds(inner, *m))
-        .map(who)
-        .collect();
-    let others: Vec<String> = members
-        .iter()
-        .filter(|m| !holds(inner, *m))
-        .map(who)
-        .collect();
+    // The members for whom the condition holds (or not), named.
+    let named = |want: bool| -> String {
+        members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| holds(inner, **m) == want)
+            .map(who)
+            .collect::<Vec<_>>()
+            .join("；")
+    };
     let yes_no = if held { "是" } else { "否" };
-    let list = |l: &[String]| l.join("；");
     match op {
-        "some" if held => format!("有成员{phrase}：是（{}）", list(&matching)),
+        "some" if held => format!("有成员{phrase}：是（{}）", named(true)),
         "some" => format!("有成员{phrase}：否"),
         "all" if held => format!("所有成员{phrase}：是"),
-        "all" if others.is_empty() => format!("所有成员{phrase}：否（没有登记成员）"),
-        "all" => format!("所有成员{phrase}：否（{}不符合）", list(&others)),
+        "all" if members.is_empty() => format!("所有成员{phrase}：否（没有登记成员）"),
+        "all" => format!("所有成员{phrase}：否（{}不符合）", named(false)),
         _ if held => format!("没有成员{phrase}：{yes_no}"),
-        _ => format!("没有成员{phrase}：否（{}）", list(&matching)),
+        _ => format!("没有成员{phrase}：否（{}）", named(true)),
     }
 }
 

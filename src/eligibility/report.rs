@@ -75,7 +75,10 @@ pub struct ScreeningResult {
     pub as_of: chrono::NaiveDate,
     pub region: Option<String>,
     pub eligible: Vec<EligiblePolicy>,
+    /// The first near misses (at most 20), in catalogue order.
     pub near_misses: Vec<NearMiss>,
+    /// How many near misses there are in all.
+    pub near_misses_total: usize,
 }
 
 /// Screens the answers against every published policy valid on their date
@@ -87,11 +90,12 @@ pub fn run(
 ) -> Result<ScreeningResult, AppError> {
     let loaded = book.current(conn)?;
     let facts = derive(&s.input, s.as_of);
-    let (eligible, near) = screen(loaded.policies(s.region.as_deref(), s.as_of), &facts);
+    let found = screen(loaded.policies(s.region.as_deref(), s.as_of), &facts);
     Ok(ScreeningResult {
         as_of: s.as_of,
         region: s.region.clone(),
-        eligible: eligible.iter().map(EligiblePolicy::of).collect(),
-        near_misses: near.iter().filter_map(NearMiss::of).collect(),
+        eligible: found.eligible.iter().map(EligiblePolicy::of).collect(),
+        near_misses: found.near.iter().filter_map(NearMiss::of).collect(),
+        near_misses_total: found.near_total,
     })
 }

@@ -4,6 +4,7 @@
 //! so), so every instance agrees with the database and no rule is parsed
 //! per evaluation.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDate;
@@ -36,6 +37,9 @@ pub struct RuledResource {
     pub valid_until: Option<NaiveDate>,
     pub version: i64,
     pub rule: JsonLogicRule,
+    /// The region as a scope, parsed once (`None`: not a valid code, which
+    /// covers nothing).
+    scope: Option<RegionCode>,
 }
 
 impl RuledResource {
@@ -56,6 +60,7 @@ impl RuledResource {
             valid_until: row.valid_until,
             version: row.version,
             rule,
+            scope: RegionCode::parse(&row.region).ok(),
         })
     }
 
@@ -68,7 +73,7 @@ impl RuledResource {
     pub fn covers(&self, region: Option<&str>) -> bool {
         match region {
             None => true,
-            Some(r) => RegionCode::parse(&self.region).is_ok_and(|scope| scope.covers(r)),
+            Some(r) => self.scope.as_ref().is_some_and(|scope| scope.covers(r)),
         }
     }
 }
@@ -79,6 +84,8 @@ pub struct Loaded {
     /// The newest resource change it reflects.
     pub seq: i64,
     pub resources: Vec<Arc<RuledResource>>,
+    /// Ref → position in `resources`.
+    by_ref: HashMap<String, usize>,
 }
 
 impl Loaded {
@@ -94,7 +101,7 @@ impl Loaded {
     }
 
     pub fn get(&self, ref_code: &str) -> Option<&Arc<RuledResource>> {
-        self.resources.iter().find(|r| r.ref_code == ref_code)
+        self.by_ref.get(ref_code).map(|&i| &self.resources[i])
     }
 }
 
@@ -105,33 +112,46 @@ pub struct Screened {
     pub outcome: Outcome,
 }
 
-/// Eligible policies and near misses, each in catalogue order.
-pub fn screen<'a>(
-    policies: impl Iterator<Item = &'a Arc<RuledResource>>,
-    facts: &Facts,
-) -> (Vec<Screened>, Vec<Screened>) {
-    let mut eligible = Vec::new();
-    let mut near = Vec::new();
-    let mut json = None;
+/// The near misses listed (and worded) at most; the rest are counted.
+pub const NEAR_MISSES_LISTED: usize = 20;
+
+/// A household's screening: the eligible policies and the first
+/// [`NEAR_MISSES_LISTED`] near misses, each in catalogue order.
+#[derive(Debug, Clone, Default)]
+pub struct Screen {
+    pub eligible: Vec<Screened>,
+    pub near: Vec<Screened>,
+    /// Every near miss, listed or not.
+    pub near_total: usize,
+}
+
+/// Screens `facts` against `policies`.
+pub fn screen<'a>(policies: impl Iterator<Item = &'a Arc<RuledResource>>, facts: &Facts) -> Screen {
+    let mut out = Screen::default();
     for p in policies {
         // Most policies fail on several conditions: word only the rest.
         let (ok, failed) = tally(&p.rule, facts);
         if !ok && failed != 1 {
             continue;
         }
-        let json = json.get_or_insert_with(|| facts.to_json());
-        let outcome = explain(&p.rule, json);
+        if !ok {
+            out.near_total += 1;
+            if out.near.len() >= NEAR_MISSES_LISTED {
+                continue;
+            }
+        }
+        let outcome = explain(&p.rule, facts);
         let screened = Screened {
             resource: p.clone(),
             outcome,
         };
         if screened.outcome.eligible {
-            eligible.push(screened);
+            out.eligible.push(screened);
         } else if screened.outcome.near_miss().is_some() {
-            near.push(screened);
+            out.near.push(screened);
         }
     }
-    (eligible, near)
+    out
 }
 
 #[derive(Default)]
@@ -163,13 +183,19 @@ impl RuleBook {
             .order(resources::id.asc())
             .select(ResourceRow::as_select())
             .load(conn)?;
+        let resources: Vec<Arc<RuledResource>> = rows
+            .iter()
+            .filter_map(RuledResource::of)
+            .map(Arc::new)
+            .collect();
         let fresh = Arc::new(Loaded {
             seq,
-            resources: rows
+            by_ref: resources
                 .iter()
-                .filter_map(RuledResource::of)
-                .map(Arc::new)
+                .enumerate()
+                .map(|(i, r)| (r.ref_code.clone(), i))
                 .collect(),
+            resources,
         });
         *self.loaded.write().map_err(|_| poisoned())? = fresh.clone();
         Ok(fresh)

@@ -92,7 +92,12 @@ pub struct Bundle {
     pub as_of: NaiveDate,
     pub household: BundleHousehold,
     pub policies: Vec<EligiblePolicy>,
+    /// The first near misses (at most 20).
     pub near_misses: Vec<NearMiss>,
+    /// How many near misses there are in all (0 in snapshots saved before
+    /// it was kept).
+    #[serde(default)]
+    pub near_misses_total: usize,
     pub needs: Vec<BundleNeed>,
     pub resources: Vec<NeedResources>,
     pub generated_by: String,
@@ -123,7 +128,7 @@ pub fn build(
 ) -> Result<Bundle, AppError> {
     let input = FactsInput::of(h);
     let facts = derive(&input, as_of);
-    let (eligible, near) = screen(book.policies(Some(&h.row.region), as_of), &facts);
+    let found = screen(book.policies(Some(&h.row.region), as_of), &facts);
     let (need_rows, _) = needs::list(
         conn,
         &Scope::All,
@@ -202,8 +207,9 @@ pub fn build(
                 service_type: a.service_type,
             }),
         },
-        policies: eligible.iter().map(EligiblePolicy::of).collect(),
-        near_misses: near.iter().filter_map(NearMiss::of).collect(),
+        policies: found.eligible.iter().map(EligiblePolicy::of).collect(),
+        near_misses: found.near.iter().filter_map(NearMiss::of).collect(),
+        near_misses_total: found.near_total,
         needs: need_rows
             .into_iter()
             .filter(|n| n.status != "closed")

@@ -1,6 +1,7 @@
-//! Matching a need to resources: candidates are the need's dimension's
-//! resources and those the search index finds for its words (within the
-//! dimension and beyond it); they are kept when they are
+//! Matching a need to resources: candidates are the newest resources of
+//! the need's dimension in scope and those the search index finds for its
+//! words (within the dimension and beyond it); their rows are read from the
+//! database, and they are kept when they are
 //! published, valid, cover the household's region, have capacity left and
 //! the household meets their rule, and are ranked by dimension and target
 //! group fit, eligibility, text relevance, locality and capacity. Every
@@ -28,7 +29,7 @@ use crate::search::SearchIndex;
 
 /// The most resources of a need's dimension considered beyond those its
 /// words find.
-const MAX_DIMENSION_CANDIDATES: i64 = 300;
+const MAX_DIMENSION_CANDIDATES: usize = 300;
 
 /// A resource suggested for a need, with its score and reasons.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -97,26 +98,6 @@ pub fn household_groups(facts: &Value) -> HashSet<String> {
     groups
 }
 
-/// Every scope code that covers `region`: the region itself, its street,
-/// its district and the district's city and province codes.
-pub fn scopes_covering(region: &str) -> Vec<String> {
-    let mut parts = region.split('-');
-    let district = parts.next().unwrap_or_default().to_string();
-    let mut out = vec![region.to_string()];
-    if let Some(street) = parts.next() {
-        out.push(format!("{district}-{street}"));
-    }
-    if district.len() == 6 {
-        out.push(district.clone());
-        out.push(format!("{}00", &district[..4]));
-        out.push(format!("{}0000", &district[..2]));
-    }
-    out.sort();
-    out.dedup();
-    out.retain(|c| RegionCode::parse(c).is_ok_and(|code| code.covers(region)));
-    out
-}
-
 /// The best `limit` resources for `need` of a household with `facts` in
 /// `region`, on `as_of`.
 #[allow(clippy::too_many_arguments)]
@@ -167,43 +148,36 @@ pub fn match_need(
         }
     }
     let top = relevance.values().copied().fold(0.0f32, f32::max);
-    // Candidates: the words' best matches, and every published resource of
-    // the need's dimension from the database (the source of truth; the
-    // index may lag a write by a moment).
-    let refs: Vec<String> = relevance.keys().cloned().collect();
-    let mut rows: Vec<ResourceRow> = resources::table
-        .filter(resources::ref_code.eq_any(&refs))
-        .filter(resources::status.eq("published"))
-        .select(ResourceRow::as_select())
-        .load(conn)?;
-    let seen: HashSet<String> = rows.iter().map(|r| r.ref_code.clone()).collect();
-    rows.extend(
-        resources::table
-            .filter(resources::status.eq("published"))
-            .filter(resources::dimensions.like(format!("%\"{}\"%", need.dimension)))
-            .filter(resources::region.eq_any(scopes_covering(region)))
-            .filter(
-                resources::valid_from
-                    .is_null()
-                    .or(resources::valid_from.le(as_of)),
-            )
-            .filter(
-                resources::valid_until
-                    .is_null()
-                    .or(resources::valid_until.ge(as_of)),
-            )
-            .filter(
-                resources::capacity_remaining
-                    .is_null()
-                    .or(resources::capacity_remaining.ge(need.quantity.max(1))),
-            )
-            .order(resources::id.desc())
-            .limit(MAX_DIMENSION_CANDIDATES)
-            .select(ResourceRow::as_select())
-            .load::<ResourceRow>(conn)?
-            .into_iter()
-            .filter(|r| !seen.contains(&r.ref_code)),
-    );
+    // Candidates: the words' best matches, and the newest resources of the
+    // need's dimension that the index finds in scope, valid and available.
+    // Their rows come from the database (the source of truth: the index
+    // may lag a write by a moment) and are checked again below.
+    let mut refs: Vec<String> = relevance.keys().cloned().collect();
+    refs.extend(search.filtered_refs(
+        &SearchRequest {
+            dimensions: vec![need.dimension.clone()],
+            region: region_code.clone(),
+            valid_on: Some(as_of),
+            available: true,
+            ..Default::default()
+        },
+        MAX_DIMENSION_CANDIDATES,
+    )?);
+    refs.sort();
+    refs.dedup();
+    let mut rows: Vec<ResourceRow> = Vec::with_capacity(refs.len());
+    for chunk in refs.chunks(500) {
+        // By ref only: with a status condition SQLite would walk the status
+        // index over the whole catalogue instead.
+        rows.extend(
+            resources::table
+                .filter(resources::ref_code.eq_any(chunk))
+                .select(ResourceRow::as_select())
+                .load::<ResourceRow>(conn)?
+                .into_iter()
+                .filter(|r| r.status == "published"),
+        );
+    }
     let dimension_label = vocabulary::label(DIMENSIONS, &need.dimension);
     let mut matches: Vec<Match> = Vec::new();
     for r in rows {
@@ -293,14 +267,6 @@ pub fn match_need(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn scopes_that_cover_a_community() {
-        assert_eq!(
-            scopes_covering("310118-003-012"),
-            ["310000", "310100", "310118", "310118-003", "310118-003-012"]
-        );
-    }
 
     #[test]
     fn groups_come_from_status_and_members() {

@@ -25,7 +25,7 @@ pub fn holds(policy: &RuledResource, entry: &Entry) -> bool {
 
 /// Why `entry` qualifies for `policy` (worded only for alerts being raised).
 pub fn reasons(policy: &RuledResource, entry: &Entry) -> Vec<String> {
-    explain(&policy.rule, &entry.facts.to_json()).reasons()
+    explain(&policy.rule, &entry.facts).reasons()
 }
 
 /// The ids of the households of `table` that qualify for `policy`.

@@ -416,6 +416,41 @@ impl SearchIndex {
         })
     }
 
+    /// The refs of the `limit` newest resources that pass `req`'s filters
+    /// (its words, page and page size ignored): a cheap candidate list for
+    /// matching, read from the filters' cached bit sets.
+    pub fn filtered_refs(
+        &self,
+        req: &SearchRequest,
+        limit: usize,
+    ) -> Result<Vec<String>, AppError> {
+        let searcher = self.reader.searcher();
+        self.sets.prune(&searcher);
+        let err = |e: tantivy::TantivyError| AppError::Internal(format!("search: {e}"));
+        let mut best = TopN::new(limit);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let filters = self.filter_matches(segment, req).map_err(err)?;
+            let updated = segment.fast_fields().i64("updated").map_err(err)?;
+            for doc in filters.ones() {
+                let at = updated.first(doc as DocId).unwrap_or(i64::MIN);
+                best.offer(at as f64, DocAddress::new(ord as u32, doc as DocId));
+            }
+        }
+        best.into_sorted()
+            .into_iter()
+            .map(|(_, addr)| {
+                let doc: TantivyDocument = searcher
+                    .doc(addr)
+                    .map_err(|e| AppError::Internal(format!("search doc: {e}")))?;
+                Ok(doc
+                    .get_first(self.fields.ref_code)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string())
+            })
+            .collect()
+    }
+
     fn hit(
         &self,
         searcher: &Searcher,

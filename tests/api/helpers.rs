@@ -91,6 +91,7 @@ pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
         login_max_failures_per_account: 5,
         login_max_failures_per_address: 12,
         login_window_secs: 900,
+        background_scan: true,
     };
     if seed {
         seed_accounts(&settings);
