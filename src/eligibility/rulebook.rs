@@ -205,3 +205,75 @@ impl RuleBook {
 fn poisoned() -> AppError {
     AppError::Internal("rule book lock poisoned".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eligibility::facts::{derive, FactsInput, MemberFacts};
+    use serde_json::json;
+
+    fn policy(n: usize, limit: i64) -> Arc<RuledResource> {
+        let rule = json!({"and": [{"==": [{"var": "hukou_local"}, true]},
+                                   {"<": [{"var": "income_per_capita"}, limit]}]});
+        Arc::new(RuledResource {
+            ref_code: format!("P-{n}"),
+            kind: "policy".into(),
+            title: format!("政策 {n}"),
+            summary: String::new(),
+            provider: String::new(),
+            region: "310118".into(),
+            benefit: String::new(),
+            dimensions: Vec::new(),
+            target_groups: Vec::new(),
+            apply: Apply::default(),
+            valid_from: None,
+            valid_until: None,
+            version: 1,
+            rule: JsonLogicRule::parse(&rule).unwrap(),
+            scope: RegionCode::parse("310118").ok(),
+        })
+    }
+
+    #[test]
+    fn near_misses_are_listed_up_to_the_limit_and_all_counted() {
+        // 3 policies the household meets, 25 it misses on income alone.
+        let policies: Vec<Arc<RuledResource>> = (0..28)
+            .map(|n| policy(n, if n < 3 { 5000 } else { 1000 }))
+            .collect();
+        let mut input = FactsInput {
+            region: "310118-003-012".into(),
+            ..Default::default()
+        };
+        input.profile.hukou_local = Some(true);
+        input.members = vec![MemberFacts {
+            name: "张三".into(),
+            income_monthly: Some(2000.0),
+            ..Default::default()
+        }];
+        let facts = derive(
+            &input,
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        );
+        let found = screen(policies.iter(), &facts);
+        assert_eq!(found.eligible.len(), 3);
+        assert_eq!(found.near.len(), NEAR_MISSES_LISTED);
+        assert_eq!(found.near_total, 25);
+        assert_eq!(found.near[0].resource.ref_code, "P-3", "catalogue order");
+        assert_eq!(
+            found.near[0].outcome.near_miss().unwrap().text,
+            "家庭月人均收入 2000 元，高于 1000 元"
+        );
+        // A scope that does not cover the household leaves the policy out.
+        let book = Loaded {
+            seq: 1,
+            by_ref: HashMap::new(),
+            resources: policies,
+        };
+        assert_eq!(book.policies(Some("310104-001"), facts_day()).count(), 0);
+        assert_eq!(book.policies(Some("310118-003"), facts_day()).count(), 28);
+    }
+
+    fn facts_day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+}
