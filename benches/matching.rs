@@ -369,5 +369,15 @@ fn screening_benchmark(settings: Settings, n_policies: usize) {
             ),
             samples,
         );
+        // The floor: the same server's health check, which also takes a
+        // database connection on the blocking pool.
+        let health = url.replace("/api/v1/screening", "/healthz");
+        let mut samples = Vec::new();
+        for _ in 0..600 {
+            let t = Instant::now();
+            client.get(&health).send().await.unwrap().bytes().await.unwrap();
+            samples.push(t.elapsed());
+        }
+        report("/healthz over HTTP on the same server (the floor)", samples);
     });
 }
