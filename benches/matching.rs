@@ -375,7 +375,14 @@ fn screening_benchmark(settings: Settings, n_policies: usize) {
         let mut samples = Vec::new();
         for _ in 0..600 {
             let t = Instant::now();
-            client.get(&health).send().await.unwrap().bytes().await.unwrap();
+            client
+                .get(&health)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
             samples.push(t.elapsed());
         }
         report("/healthz over HTTP on the same server (the floor)", samples);
