@@ -77,13 +77,18 @@ pub fn explain<'a>(rule: &'a JsonLogicRule, facts: impl Into<Data<'a>>) -> Outco
     }
 }
 
-/// Whether `rule` holds on `facts`, and how many of its conditions fail —
-/// without wording anything (to pick out the results worth explaining).
+/// Whether `rule` holds on `facts`, and how many of its conditions fail,
+/// counting no further than two — without wording anything (to pick out
+/// the results worth explaining: the eligible ones and the near misses).
 pub fn tally<'a>(rule: &'a JsonLogicRule, facts: impl Into<Data<'a>>) -> (bool, usize) {
     let facts = facts.into();
     let mut parts = Vec::new();
     flatten_and(rule.root(), &mut parts);
-    let failed = parts.iter().filter(|node| !holds(node, facts)).count();
+    let failed = parts
+        .iter()
+        .filter(|node| !holds(node, facts))
+        .take(2)
+        .count();
     // An `and` holds exactly when all its parts do.
     let eligible = failed == 0;
     (eligible, failed)
