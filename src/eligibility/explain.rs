@@ -10,7 +10,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::eval::{eval, fact, holds, Data};
+use super::eval::{self, eval, fact, holds, Data};
 use super::facts::label;
 use super::js;
 use super::rule::{JsonLogicRule, Node, Op};
@@ -175,10 +175,6 @@ fn name_of(fact: &str) -> String {
     label(fact)
         .map(|(l, _)| l.to_string())
         .unwrap_or_else(|| fact.to_string())
-}
-
-fn fact_value(facts: Data<'_>, name: &str) -> Value {
-    fact(facts, name)
 }
 
 /// How `actual` stands against `bound`: 低于 / 等于 / 高于.
@@ -410,7 +406,7 @@ fn describe(node: &Node, facts: Data<'_>, held: bool) -> String {
     let op = &op.name();
     // fact <op> literal
     if let Some((fact, op, bound)) = comparison(op, args) {
-        let actual = fact_value(facts, &fact);
+        let actual = eval::fact(facts, &fact);
         return describe_comparison(&fact, op, bound, &actual);
     }
     if let Some(text) = describe_expression(op, args, facts) {
@@ -420,7 +416,7 @@ fn describe(node: &Node, facts: Data<'_>, held: bool) -> String {
         // literal < fact < literal (between)
         ("<" | "<=", [low, mid, high]) => {
             if let (Some(lo), Some(fact), Some(hi)) = (literal(low), var_name(mid), literal(high)) {
-                let actual = fact_value(facts, &fact);
+                let actual = eval::fact(facts, &fact);
                 return format!(
                     "{} {}，{}在 {}–{}之间",
                     name_of(&fact),
@@ -436,13 +432,13 @@ fn describe(node: &Node, facts: Data<'_>, held: bool) -> String {
                 return format!(
                     "{}：{}",
                     name_of(&fact),
-                    show(&fact, &fact_value(facts, &fact))
+                    show(&fact, &eval::fact(facts, &fact))
                 );
             }
         }
         ("!" | "!!", [inner]) => {
             if let Some(fact) = var_name(inner) {
-                let actual = fact_value(facts, &fact);
+                let actual = eval::fact(facts, &fact);
                 return if *op == "!" {
                     format!("{}：{}（要求为否）", name_of(&fact), show(&fact, &actual))
                 } else {
@@ -455,7 +451,7 @@ fn describe(node: &Node, facts: Data<'_>, held: bool) -> String {
                 return format!("{}包含“{}”：{yes_no}", name_of(&fact), show(&fact, needle));
             }
             if let (Some(fact), Some(options)) = (var_name(needle), literal_list(hay)) {
-                let actual = fact_value(facts, &fact);
+                let actual = eval::fact(facts, &fact);
                 let options: Vec<String> = options.iter().map(|o| show(&fact, o)).collect();
                 return format!(
                     "{}：{}（要求为 {} 之一）",
