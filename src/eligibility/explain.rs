@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use super::eval::{self, eval, fact, holds, Data};
 use super::facts::label;
@@ -54,50 +55,75 @@ impl Outcome {
     }
 }
 
-/// Evaluates `rule` on `facts` and explains it.
+/// Evaluates `rule` on `facts` and explains every condition.
 pub fn explain<'a>(rule: &'a JsonLogicRule, facts: impl Into<Data<'a>>) -> Outcome {
     let facts = facts.into();
-    let mut parts = Vec::new();
-    flatten_and(rule.root(), &mut parts);
-    let conditions = parts
-        .iter()
-        .map(|node| {
-            let held = holds(node, facts);
-            Condition {
-                text: describe(node, facts, held),
-                held,
-            }
-        })
-        .collect::<Vec<_>>();
-    // An `and` holds exactly when all its parts do.
-    let eligible = conditions.iter().all(|c| c.held);
-    Outcome {
-        eligible,
-        conditions,
+    let held: Vec<bool> = rule.conditions().iter().map(|c| holds(c, facts)).collect();
+    word(rule, facts, &held)
+}
+
+/// The truth of a rule's conditions, each evaluated once, stopping at the
+/// second failure: enough to tell an eligible result and a near miss
+/// (the ones worth wording) from the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Whether each condition held, up to the second failed one.
+    pub held: SmallVec<[bool; 8]>,
+    /// Failed conditions, counted no further than two.
+    pub failed: usize,
+}
+
+impl Verdict {
+    /// Every condition held (an `and` holds exactly when all its parts do).
+    pub fn eligible(&self) -> bool {
+        self.failed == 0
+    }
+
+    /// Exactly one condition failed.
+    pub fn near_miss(&self) -> bool {
+        self.failed == 1
+    }
+
+    /// The outcome in words; `None` when two or more conditions failed.
+    pub fn word<'a>(&self, rule: &'a JsonLogicRule, facts: impl Into<Data<'a>>) -> Option<Outcome> {
+        (self.failed < 2).then(|| word(rule, facts.into(), &self.held))
     }
 }
 
-/// Whether `rule` holds on `facts`, and how many of its conditions fail,
-/// counting no further than two — without wording anything (to pick out
-/// the results worth explaining: the eligible ones and the near misses).
-pub fn tally<'a>(rule: &'a JsonLogicRule, facts: impl Into<Data<'a>>) -> (bool, usize) {
+/// Judges `rule` on `facts` without wording anything.
+pub fn judge<'a>(rule: &'a JsonLogicRule, facts: impl Into<Data<'a>>) -> Verdict {
     let facts = facts.into();
-    let mut parts = Vec::new();
-    flatten_and(rule.root(), &mut parts);
-    let failed = parts
-        .iter()
-        .filter(|node| !holds(node, facts))
-        .take(2)
-        .count();
-    // An `and` holds exactly when all its parts do.
-    let eligible = failed == 0;
-    (eligible, failed)
+    let mut verdict = Verdict {
+        held: SmallVec::new(),
+        failed: 0,
+    };
+    for c in rule.conditions() {
+        let held = holds(c, facts);
+        verdict.held.push(held);
+        if !held {
+            verdict.failed += 1;
+            if verdict.failed == 2 {
+                break;
+            }
+        }
+    }
+    verdict
 }
 
-fn flatten_and<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
-    match node {
-        Node::Op { op: Op::And, args } => args.iter().for_each(|a| flatten_and(a, out)),
-        other => out.push(other),
+/// Words each condition of `rule` whose truth `held` gives.
+fn word(rule: &JsonLogicRule, facts: Data<'_>, held: &[bool]) -> Outcome {
+    let conditions: Vec<Condition> = rule
+        .conditions()
+        .iter()
+        .zip(held)
+        .map(|(node, &held)| Condition {
+            text: describe(node, facts, held),
+            held,
+        })
+        .collect();
+    Outcome {
+        eligible: conditions.len() == rule.conditions().len() && conditions.iter().all(|c| c.held),
+        conditions,
     }
 }
 

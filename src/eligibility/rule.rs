@@ -160,15 +160,21 @@ impl Node {
 pub struct JsonLogicRule {
     source: Value,
     root: Node,
+    /// The rule's conditions: the arguments of its top-level `and` (nested
+    /// `and`s flattened), or the rule itself.
+    conditions: Vec<Node>,
 }
 
 impl JsonLogicRule {
     /// Parses `value`; the error names the JSON path of the first problem.
     pub fn parse(value: &Value) -> Result<JsonLogicRule, String> {
         let root = parse_node(value, "$")?;
+        let mut conditions = Vec::new();
+        flatten_and(&root, &mut conditions);
         Ok(JsonLogicRule {
             source: value.clone(),
             root,
+            conditions,
         })
     }
 
@@ -178,6 +184,19 @@ impl JsonLogicRule {
 
     pub fn root(&self) -> &Node {
         &self.root
+    }
+
+    /// The conditions explanations are made of (an `and` holds exactly
+    /// when all of them do).
+    pub fn conditions(&self) -> &[Node] {
+        &self.conditions
+    }
+}
+
+fn flatten_and(node: &Node, out: &mut Vec<Node>) {
+    match node {
+        Node::Op { op: Op::And, args } => args.iter().for_each(|a| flatten_and(a, out)),
+        other => out.push(other.clone()),
     }
 }
 

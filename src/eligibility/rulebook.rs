@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::explain::{explain, tally, Outcome};
+use super::explain::{judge, Outcome};
 use super::facts::Facts;
 use super::JsonLogicRule;
 use crate::catalogue::model::Apply;
@@ -130,26 +130,25 @@ pub fn screen<'a>(policies: impl Iterator<Item = &'a Arc<RuledResource>>, facts:
     let mut out = Screen::default();
     for p in policies {
         // Most policies fail on several conditions: word only the rest.
-        let (ok, failed) = tally(&p.rule, facts);
-        if !ok && failed != 1 {
-            continue;
-        }
-        if !ok {
+        let verdict = judge(&p.rule, facts);
+        if verdict.near_miss() {
             out.near_total += 1;
             if out.near.len() >= NEAR_MISSES_LISTED {
                 continue;
             }
         }
-        let outcome = explain(&p.rule, facts);
-        let screened = Screened {
+        let Some(outcome) = verdict.word(&p.rule, facts) else {
+            continue;
+        };
+        let list = if verdict.eligible() {
+            &mut out.eligible
+        } else {
+            &mut out.near
+        };
+        list.push(Screened {
             resource: p.clone(),
             outcome,
-        };
-        if screened.outcome.eligible {
-            out.eligible.push(screened);
-        } else if screened.outcome.near_miss().is_some() {
-            out.near.push(screened);
-        }
+        });
     }
     out
 }
