@@ -118,6 +118,10 @@ fn main() {
         login_max_failures_per_address: 20,
         login_window_secs: 900,
         background_scan: true,
+        background_mail: false,
+        mail_from: "aidmatch <noreply@aidmatch.local>".into(),
+        mail_retry_secs: 1,
+        public_url: None,
     };
     let pool = open_database(&settings).expect("database");
     let mut conn = pool.get().expect("connection");

@@ -69,6 +69,9 @@ pub enum UserCommand {
         /// Display name.
         #[arg(long)]
         name: Option<String>,
+        /// E-mail address (advisers receive their alert digests there).
+        #[arg(long)]
+        email: Option<String>,
     },
 }
 
@@ -116,6 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     org,
                     regions,
                     name,
+                    email,
                 },
         } => {
             let pool = startup::open_database(&settings)?;
@@ -128,6 +132,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 organisation: org,
                 regions,
                 active: true,
+                email,
             };
             let verb = match users::find_by_username(&mut conn, &username)? {
                 Some(existing) => {

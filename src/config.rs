@@ -60,6 +60,28 @@ pub struct Settings {
     /// (`AIDMATCH_BACKGROUND_SCAN=false` to leave it to `aidmatch scan`).
     #[serde(default = "enabled")]
     pub background_scan: bool,
+    /// Deliver the outbox from this instance (`AIDMATCH_BACKGROUND_MAIL=false`
+    /// to leave it to another).
+    #[serde(default = "enabled")]
+    pub background_mail: bool,
+    /// The sender of every message, `Name <address>`.
+    #[serde(default = "default_mail_from")]
+    pub mail_from: String,
+    /// The first retry's delay after a failed delivery, doubled per attempt.
+    #[serde(default = "default_mail_retry_secs")]
+    pub mail_retry_secs: u64,
+    /// The address people reach the site at, for links in e-mail
+    /// (`https://aidmatch.example.org`); empty means `http://<bind>`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+fn default_mail_from() -> String {
+    "aidmatch 社会救助资源对接平台 <noreply@aidmatch.local>".into()
+}
+
+fn default_mail_retry_secs() -> u64 {
+    30
 }
 
 fn enabled() -> bool {
@@ -94,6 +116,14 @@ impl Settings {
             .set_override_option("smtp_url", env("SMTP_URL"))?
             .build()?
             .try_deserialize()
+    }
+
+    /// The site's address for links in e-mail, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
     }
 
     /// Where this instance keeps its search index.

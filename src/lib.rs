@@ -1,8 +1,9 @@
 //! aidmatch: a social-assistance resource-matching system (社会救助资源对接平台).
 //!
 //! The modules follow the architecture: the catalogue of resources, accounts
-//! and roles, eligibility rules, the database, and the HTTP surface (JSON API
-//! and server-rendered pages).
+//! and roles, households, eligibility rules and matching, matchmaking events,
+//! mail, the database, and the HTTP surface (JSON API and server-rendered
+//! pages).
 
 pub mod api;
 pub mod auth;
@@ -14,9 +15,11 @@ pub mod demo;
 pub mod domain;
 pub mod eligibility;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod households;
 pub mod import_records;
+pub mod mail;
 pub mod matching;
 pub mod privacy;
 pub mod search;

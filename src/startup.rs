@@ -171,6 +171,7 @@ pub fn ensure_first_admin(pool: &DbPool) -> Result<Option<String>, AppError> {
             organisation: None,
             regions: vec![],
             active: true,
+            email: None,
         },
     )?;
     Ok(Some(password))
@@ -252,7 +253,14 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
     if settings.background_scan {
         crate::matching::worker::spawn(scanner.clone(), pool.clone(), rules.clone());
     }
+    let postman = Arc::new(
+        crate::mail::worker::Postman::new(&settings).map_err(AppError::Internal)?,
+    );
+    if settings.background_mail {
+        crate::mail::worker::spawn(postman.clone(), pool.clone());
+    }
     let state = web::Data::new(AppState {
+        postman,
         pool,
         settings,
         jwt,

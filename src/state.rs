@@ -22,6 +22,8 @@ pub struct AppState {
     pub rules: std::sync::Arc<crate::eligibility::rulebook::RuleBook>,
     /// Policy finds people: the background scanner's state.
     pub scanner: std::sync::Arc<crate::matching::worker::Scanner>,
+    /// Delivers the outbox.
+    pub postman: std::sync::Arc<crate::mail::worker::Postman>,
 }
 
 impl AppState {

@@ -64,6 +64,21 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The system itself acting as an admin (background work such as
+    /// follow-up mail), never a signed-in user.
+    pub fn system() -> Identity {
+        Identity {
+            user_id: 0,
+            token_epoch: 0,
+            username: "system".into(),
+            display_name: "系统".into(),
+            role: Role::Admin,
+            organisation_id: None,
+            organisation_name: None,
+            regions: Vec::new(),
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

@@ -20,6 +20,8 @@ pub struct Organisation {
     pub region: String,
     pub contact: String,
     pub created_at: NaiveDateTime,
+    /// Where invitations and follow-ups go ('' for none).
+    pub email: String,
 }
 
 impl Organisation {
@@ -37,6 +39,10 @@ pub struct OrganisationInput {
     pub region: String,
     #[serde(default)]
     pub contact: String,
+    /// Invitations and follow-ups go here; absent keeps the current one,
+    /// `""` removes it.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 impl OrganisationInput {
@@ -69,6 +75,11 @@ impl OrganisationInput {
                 "contact",
                 "联系方式不超过 200 字 (contact is too long)",
             ));
+        }
+        if let Some(email) = self.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            if let Err(AppError::Validation(mut e)) = crate::mail::compose::check_address("email", email) {
+                errors.append(&mut e);
+            }
         }
         if errors.is_empty() {
             Ok(())
@@ -115,6 +126,11 @@ pub fn upsert(
                     organisations::kind.eq(&input.kind),
                     organisations::region.eq(input.region.trim()),
                     organisations::contact.eq(input.contact.trim()),
+                    organisations::email.eq(input
+                        .email
+                        .as_deref()
+                        .map(str::trim)
+                        .unwrap_or(&existing.email)),
                 ))
                 .execute(conn)?;
         }
@@ -125,6 +141,7 @@ pub fn upsert(
                     organisations::kind.eq(&input.kind),
                     organisations::region.eq(input.region.trim()),
                     organisations::contact.eq(input.contact.trim()),
+                    organisations::email.eq(input.email.as_deref().map(str::trim).unwrap_or("")),
                     organisations::created_at.eq(Utc::now().naive_utc()),
                 ))
                 .execute(conn)?;

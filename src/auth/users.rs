@@ -33,6 +33,8 @@ pub struct UserRow {
     pub updated_at: NaiveDateTime,
     /// Bumped to end every session of the account (logout, password change).
     pub token_epoch: i64,
+    /// Where the account's digests go ('' for none).
+    pub email: String,
 }
 
 /// A user as shown to admins (never the password hash).
@@ -45,6 +47,7 @@ pub struct UserView {
     pub regions: Vec<String>,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    pub email: String,
 }
 
 impl UserView {
@@ -68,6 +71,10 @@ pub struct UserInput {
     pub regions: Vec<String>,
     #[serde(default = "default_true")]
     pub active: bool,
+    /// For advisers' daily alert digests; absent keeps the current one,
+    /// `""` removes it.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -115,6 +122,7 @@ pub fn view_of(conn: &mut DbConnection, row: &UserRow) -> Result<UserView, AppEr
         regions: regions_of(conn, row.id)?,
         active: row.active,
         created_at: row.created_at,
+        email: row.email.clone(),
     })
 }
 
@@ -156,6 +164,11 @@ fn check(
             "密码为必填项 (password is required)",
         )),
         (None, false) => {}
+    }
+    if let Some(email) = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        if let Err(AppError::Validation(mut e)) = crate::mail::compose::check_address("email", email) {
+            errors.append(&mut e);
+        }
     }
     let role = Role::parse(&input.role);
     if role.is_none() {
@@ -247,6 +260,7 @@ pub fn create(conn: &mut DbConnection, input: &UserInput) -> Result<UserRow, App
                 users::role.eq(role.as_str()),
                 users::organisation_id.eq(organisation_id),
                 users::active.eq(input.active),
+                users::email.eq(input.email.as_deref().map(str::trim).unwrap_or("")),
                 users::created_at.eq(now),
                 users::updated_at.eq(now),
             ))
@@ -290,6 +304,11 @@ pub fn update(
                 users::role.eq(role.as_str()),
                 users::organisation_id.eq(organisation_id),
                 users::active.eq(input.active),
+                users::email.eq(input
+                    .email
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or(&existing.email)),
                 users::updated_at.eq(Utc::now().naive_utc()),
             ))
             .execute(conn)?;

@@ -9,6 +9,7 @@ diesel::table! {
         region -> Text,
         contact -> Text,
         created_at -> Timestamp,
+        email -> Text,
     }
 }
 
@@ -24,6 +25,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         token_epoch -> BigInt,
+        email -> Text,
     }
 }
 
@@ -275,6 +277,112 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        ref_code -> Text,
+        region -> Text,
+        quarter -> Text,
+        title -> Text,
+        held_on -> Date,
+        starts_at -> Time,
+        ends_at -> Time,
+        venue -> Text,
+        description -> Text,
+        status -> Text,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+        held_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    event_items (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        position -> BigInt,
+        dimension -> Text,
+        target_group -> Text,
+        title -> Text,
+        people -> BigInt,
+        households -> BigInt,
+        urgency -> Text,
+        note -> Text,
+        hidden -> Bool,
+    }
+}
+
+diesel::table! {
+    event_item_needs (item_id, need_id) {
+        item_id -> BigInt,
+        need_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    pledges (id) {
+        id -> BigInt,
+        number -> Text,
+        event_id -> BigInt,
+        item_id -> BigInt,
+        organisation_id -> BigInt,
+        resource_id -> BigInt,
+        quantity -> BigInt,
+        conditions -> Text,
+        deadline -> Nullable<Date>,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agreements (id) {
+        id -> BigInt,
+        number -> Text,
+        event_id -> BigInt,
+        pledge_id -> BigInt,
+        signed_on -> Date,
+        charity_signatory -> Text,
+        note -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agreement_needs (agreement_id, need_id) {
+        agreement_id -> BigInt,
+        need_id -> BigInt,
+        referral_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        dedupe_key -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        raw -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(resources -> organisations (organisation_id));
@@ -289,6 +397,18 @@ diesel::joinable!(bundles -> households (household_id));
 diesel::joinable!(referrals -> needs (need_id));
 diesel::joinable!(referrals -> resources (resource_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
+diesel::joinable!(event_items -> events (event_id));
+diesel::joinable!(event_item_needs -> event_items (item_id));
+diesel::joinable!(event_item_needs -> needs (need_id));
+diesel::joinable!(pledges -> events (event_id));
+diesel::joinable!(pledges -> event_items (item_id));
+diesel::joinable!(pledges -> organisations (organisation_id));
+diesel::joinable!(pledges -> resources (resource_id));
+diesel::joinable!(agreements -> events (event_id));
+diesel::joinable!(agreements -> pledges (pledge_id));
+diesel::joinable!(agreement_needs -> agreements (agreement_id));
+diesel::joinable!(agreement_needs -> needs (need_id));
+diesel::joinable!(agreement_needs -> referrals (referral_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -310,4 +430,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     bundles,
     referrals,
     referral_events,
+    events,
+    event_items,
+    event_item_needs,
+    pledges,
+    agreements,
+    agreement_needs,
+    outbox,
 );

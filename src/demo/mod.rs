@@ -121,6 +121,9 @@ fn load_in_transaction(
             organisation: account.organisation.map(str::to_string),
             regions: account.regions.iter().map(|r| r.to_string()).collect(),
             active: true,
+            // Advisers get their alert digests (as .eml files without SMTP).
+            email: (account.role == "adviser")
+                .then(|| format!("{}@aidmatch.local", account.username)),
         };
         if users::find_by_username(conn, account.username)?.is_none() {
             users::create(conn, &input)?;

@@ -45,7 +45,7 @@ pub struct FactsTable {
 const CHUNK: usize = 500;
 
 /// Loads the active, consented households among `ids` (all when `None`).
-fn load_entries(
+pub fn load_entries(
     conn: &mut DbConnection,
     ids: Option<&[i64]>,
     day: NaiveDate,

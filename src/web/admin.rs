@@ -35,6 +35,7 @@ pub struct UserForm {
     pub role: String,
     pub organisation: String,
     pub regions: String,
+    pub email: String,
     pub active: bool,
     /// Editing an existing account (the password may stay empty).
     pub existing: bool,
@@ -83,6 +84,7 @@ async fn users_page(
             role: u.role.clone(),
             organisation: u.organisation.clone().unwrap_or_default(),
             regions: u.regions.join(" "),
+            email: u.email.clone(),
             active: u.active,
             existing: true,
         },
@@ -117,6 +119,7 @@ async fn save_user(
         role: data.get("role"),
         organisation: data.get("organisation"),
         regions: data.get("regions"),
+        email: data.get("email"),
         active: data.get("active") == "on",
         existing: data.get("existing") == "1",
     };
@@ -134,6 +137,7 @@ async fn save_user(
             .map(str::to_string)
             .collect(),
         active: form.active,
+        email: Some(form.email.clone()),
     };
     let existing = form.existing;
     let me = who.user_id;
@@ -183,6 +187,7 @@ struct OrganisationsPage {
     kind: String,
     region: String,
     contact: String,
+    email: String,
     kinds: &'static [(&'static str, &'static str)],
     errors: FieldErrors,
 }
@@ -201,6 +206,7 @@ async fn organisations_page(
         kind: "charity".into(),
         region: String::new(),
         contact: String::new(),
+        email: String::new(),
         kinds: ORGANISATION_KINDS,
         errors: FieldErrors::default(),
     })
@@ -220,6 +226,7 @@ async fn save_organisation(
         kind: data.get("kind"),
         region: data.get("region"),
         contact: data.get("contact"),
+        email: Some(data.get("email")),
     };
     let attempt = input.clone();
     match state
@@ -239,6 +246,7 @@ async fn save_organisation(
                     kind: input.kind,
                     region: input.region,
                     contact: input.contact,
+                    email: input.email.unwrap_or_default(),
                     kinds: ORGANISATION_KINDS,
                     errors,
                 },

@@ -92,6 +92,10 @@ pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
         login_max_failures_per_address: 12,
         login_window_secs: 900,
         background_scan: true,
+        background_mail: true,
+        mail_from: "aidmatch <noreply@aidmatch.local>".into(),
+        mail_retry_secs: 1,
+        public_url: None,
     };
     if seed {
         seed_accounts(&settings);
@@ -128,10 +132,10 @@ pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
 fn seed_accounts(settings: &Settings) {
     let pool = open_database(settings).expect("open database");
     let mut conn = pool.get().expect("connection");
-    for (name, kind) in [
-        (ORG_A, "charity"),
-        (ORG_B, "company"),
-        ("上海市民政局", "government"),
+    for (name, kind, email) in [
+        (ORG_A, "charity", "org-a@charity.test"),
+        (ORG_B, "company", "org-b@company.test"),
+        ("上海市民政局", "government", "mzj@gov.test"),
     ] {
         organisations::upsert(
             &mut conn,
@@ -140,6 +144,7 @@ fn seed_accounts(settings: &Settings) {
                 kind: kind.into(),
                 region: "310118".into(),
                 contact: String::new(),
+                email: Some(email.into()),
             },
         )
         .expect("organisation");
@@ -162,6 +167,7 @@ fn seed_accounts(settings: &Settings) {
                 organisation: org.map(str::to_string),
                 regions,
                 active: true,
+                email: (role == "adviser").then(|| format!("{username}@advisers.test")),
             },
         )
         .expect("user");

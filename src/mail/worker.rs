@@ -1,0 +1,160 @@
+//! The postman: delivers the outbox in the background. Every tick (or at
+//! once when woken after a message was queued) it claims due messages and
+//! sends them one by one. When the server cannot be reached, the rest of
+//! the batch is given back untried and the worker waits before the next
+//! try, so an outage costs no attempts and loses nothing; when the server
+//! is back every message is delivered, once. Once a minute it also
+//! queues what is due by the calendar: event reminders and follow-ups,
+//! and the advisers' daily alert digests.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use tokio::sync::Notify;
+
+use super::outbox;
+use super::transport::Mailer;
+use super::Sender;
+use crate::config::Settings;
+use crate::db::{DbConnection, DbPool};
+use crate::error::AppError;
+
+/// Messages claimed per batch.
+const BATCH: i64 = 50;
+
+pub struct Postman {
+    pub mailer: Mailer,
+    pub sender: Sender,
+    /// The first retry's delay; doubled per failed attempt.
+    pub retry_base_secs: u64,
+    wake: Notify,
+    last_planned: std::sync::Mutex<Option<Instant>>,
+}
+
+/// What one delivery round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub sent: usize,
+    pub failed: usize,
+    /// The server was unreachable: the batch was given back.
+    pub unreachable: bool,
+}
+
+impl Postman {
+    pub fn new(settings: &Settings) -> Result<Postman, String> {
+        Ok(Postman {
+            mailer: Mailer::from_settings(settings)?,
+            sender: Sender::of(settings),
+            retry_base_secs: settings.mail_retry_secs,
+            wake: Notify::new(),
+            last_planned: Default::default(),
+        })
+    }
+
+    /// Asks the worker to look at the outbox now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Claims due messages and sends them.
+    pub fn deliver(&self, conn: &mut DbConnection) -> Result<Round, AppError> {
+        let mut round = Round::default();
+        let batch = outbox::claim_due(conn, BATCH)?;
+        let mut rows = batch.iter();
+        for row in rows.by_ref() {
+            match self
+                .mailer
+                .send(&row.message_id, &row.recipient, &self.sender.from, row.raw.as_bytes())
+            {
+                Ok(()) => {
+                    outbox::mark_sent(conn, row.id)?;
+                    round.sent += 1;
+                }
+                Err(e) if e.unreachable => {
+                    // Nothing was offered: give this one and the rest back.
+                    round.unreachable = true;
+                    let delay = chrono::Duration::seconds(self.retry_base_secs.max(1) as i64);
+                    outbox::release(conn, row.id, delay, &e.message)?;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(id = row.id, error = %e.message, "mail delivery failed");
+                    outbox::mark_failed(conn, row, &e.message, e.permanent, self.retry_base_secs)?;
+                    round.failed += 1;
+                }
+            }
+        }
+        for row in rows {
+            let delay = chrono::Duration::seconds(self.retry_base_secs.max(1) as i64);
+            outbox::release(conn, row.id, delay, "服务器暂不可达，稍后重试 (server unreachable)")?;
+        }
+        Ok(round)
+    }
+
+    /// Queues what the calendar makes due, at most once a minute.
+    fn plan(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        {
+            let mut last = self
+                .last_planned
+                .lock()
+                .map_err(|_| AppError::Internal("postman lock poisoned".into()))?;
+            if last.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+                return Ok(());
+            }
+            *last = Some(Instant::now());
+        }
+        let today = chrono::Local::now().date_naive();
+        let queued = crate::events::mailings::plan(conn, &self.sender, today)?
+            + super::digest::plan(conn, &self.sender, today)?;
+        if queued > 0 {
+            tracing::info!(queued, "mail queued by the calendar");
+        }
+        Ok(())
+    }
+
+    /// One tick: plan, then deliver.
+    pub fn step(&self, pool: &DbPool) -> Result<Round, AppError> {
+        let mut conn = pool.get()?;
+        self.plan(&mut conn)?;
+        self.deliver(&mut conn)
+    }
+}
+
+/// Runs the postman while the server runs.
+pub fn spawn(postman: Arc<Postman>, pool: DbPool) {
+    tracing::info!(to = %postman.mailer.describe(), "mail worker started");
+    let postman = Arc::downgrade(&postman);
+    actix_web::rt::spawn(async move {
+        let mut failures = 0u32;
+        let mut pause = Duration::from_millis(1_000);
+        loop {
+            let Some(p) = postman.upgrade() else { return };
+            // Sleep for the pause, or less when a message is queued.
+            tokio::select! {
+                _ = p.wake.notified() => {}
+                _ = actix_web::rt::time::sleep(pause) => {}
+            }
+            let pool = pool.clone();
+            let worker = p.clone();
+            drop(p);
+            match web::block(move || worker.step(&pool)).await {
+                Ok(Ok(round)) => {
+                    failures = 0;
+                    pause = if round.unreachable {
+                        Duration::from_secs(2)
+                    } else {
+                        Duration::from_millis(1_000)
+                    };
+                }
+                Ok(Err(e)) => {
+                    failures += 1;
+                    if failures == 1 || failures.is_multiple_of(60) {
+                        tracing::warn!(error = %e, "mail worker failed; retrying");
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    });
+}
