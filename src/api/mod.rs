@@ -4,10 +4,12 @@
 pub mod alerts;
 pub mod auth;
 pub mod bundles;
+pub mod events;
 pub mod households;
 pub mod needs;
 pub mod openapi;
 pub mod organisations;
+pub mod outbox;
 pub mod referrals;
 pub mod regions;
 pub mod resources;
@@ -32,6 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(alerts::configure)
             .configure(bundles::configure)
             .configure(referrals::configure)
+            .configure(events::configure)
+            .configure(outbox::configure)
             .configure(users::configure)
             .configure(organisations::configure)
             .configure(regions::configure)

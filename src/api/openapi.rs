@@ -4,8 +4,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use super::{
-    alerts, auth, bundles, households, needs, organisations, referrals, regions, resources,
-    screening, users,
+    alerts, auth, bundles, events, households, needs, organisations, outbox, referrals, regions,
+    resources, screening, users,
 };
 
 #[derive(OpenApi)]
@@ -62,6 +62,28 @@ use super::{
         needs::replace,
         needs::set_status,
         needs::history,
+        events::list,
+        events::create,
+        events::proposals,
+        events::read,
+        events::update,
+        events::delete,
+        events::set_status,
+        events::compile,
+        events::edit_item,
+        events::item_needs,
+        events::list_pledges,
+        events::pledge,
+        events::withdraw_pledge,
+        events::list_agreements,
+        events::sign,
+        events::read_agreement,
+        events::read_report,
+        events::report_xlsx,
+        events::follow_up,
+        outbox::list,
+        outbox::read,
+        outbox::retry,
     ),
     components(schemas(
         crate::catalogue::ResourceDoc,
@@ -106,6 +128,24 @@ use super::{
         crate::households::needs::NeedDoc,
         crate::households::needs::NeedEvent,
         needs::StatusChange,
+        crate::events::model::EventView,
+        crate::events::model::ItemView,
+        crate::events::lifecycle::EventInput,
+        crate::events::lifecycle::Proposal,
+        crate::events::need_list::ItemEdit,
+        crate::events::pledges::PledgeInput,
+        crate::events::pledges::PledgeView,
+        crate::events::agreements::AgreementInput,
+        crate::events::agreements::AgreementView,
+        crate::events::agreements::AgreedNeed,
+        crate::events::report::EventReport,
+        crate::events::report::Figures,
+        crate::events::report::DimensionRow,
+        crate::events::report::CharityRow,
+        events::StatusChange,
+        events::ItemNeed,
+        events::Queued,
+        crate::mail::outbox::OutboxRow,
     ))
 )]
 pub struct ApiDoc;
