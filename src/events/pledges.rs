@@ -265,3 +265,13 @@ pub fn withdraw(conn: &mut DbConnection, who: &Identity, number: &str) -> Result
         Ok(())
     })
 }
+
+/// The published resources an organisation can pledge: (ref, title).
+pub fn offerable(conn: &mut DbConnection, organisation_id: i64) -> Result<Vec<(String, String)>, AppError> {
+    Ok(resources::table
+        .filter(resources::organisation_id.eq(organisation_id))
+        .filter(resources::status.eq("published"))
+        .order(resources::title.asc())
+        .select((resources::ref_code, resources::title))
+        .load(conn)?)
+}

@@ -3,9 +3,12 @@
 pub mod admin;
 pub mod bundles;
 pub mod catalogue;
+pub mod event_docs;
+pub mod events;
 pub mod form;
 pub mod households;
 pub mod needs;
+pub mod outbox;
 pub mod pages;
 pub mod referrals;
 pub mod screening;
@@ -35,7 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(search::configure)
         .configure(screening::configure)
         .configure(bundles::configure)
-        .configure(referrals::configure);
+        .configure(referrals::configure)
+        .configure(event_docs::configure)
+        .configure(events::configure)
+        .configure(outbox::configure);
 }
 
 /// What every page's layout needs.
@@ -136,6 +142,16 @@ fn flash_text(code: &str) -> &'static str {
         "bundle_saved" => "方案已存档。",
         "referred" => "已转介。",
         "referral_status" => "转介状态已更新。",
+        "event_published" => "需求清单已发布，邀请邮件已加入发件箱。",
+        "event_held" => "对接会已标记为已举行。",
+        "event_closed" => "对接会已结束。",
+        "event_deleted" => "对接会草稿已删除。",
+        "list_compiled" => "需求清单已汇总，请检查后发布。",
+        "pledged" => "认领已提交。",
+        "pledge_withdrawn" => "认领已撤回。",
+        "agreement_signed" => "协议已登记，所选需求已转介。",
+        "follow_ups" => "跟进提醒已加入发件箱。",
+        "mail_retry" => "邮件将重新发送。",
         _ => "",
     }
 }

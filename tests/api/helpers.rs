@@ -69,6 +69,15 @@ pub async fn try_spawn(backend: Backend) -> Option<TestApp> {
 /// Starts a server; `seed` creates the test accounts first (otherwise the
 /// server creates its first admin itself).
 pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
+    spawn_configured(backend, seed, |_| {}).await
+}
+
+/// Starts a server with settings changed by `configure` (an SMTP server, say).
+pub async fn spawn_configured(
+    backend: Backend,
+    seed: bool,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let pg_database = match backend {
         Backend::Sqlite => None,
@@ -97,6 +106,8 @@ pub async fn spawn_with(backend: Backend, seed: bool) -> Option<TestApp> {
         mail_retry_secs: 1,
         public_url: None,
     };
+    let mut settings = settings;
+    configure(&mut settings);
     if seed {
         seed_accounts(&settings);
     }

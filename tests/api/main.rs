@@ -5,6 +5,7 @@ mod alerts;
 mod auth;
 mod browser;
 mod bundles;
+mod events;
 mod helpers;
 mod household_pages;
 mod households;
