@@ -121,6 +121,7 @@ fn main() {
         background_mail: false,
         mail_from: "aidmatch <noreply@aidmatch.local>".into(),
         mail_retry_secs: 1,
+        mail_plan_secs: 60,
         public_url: None,
     };
     let pool = open_database(&settings).expect("database");

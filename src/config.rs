@@ -70,6 +70,10 @@ pub struct Settings {
     /// The first retry's delay after a failed delivery, doubled per attempt.
     #[serde(default = "default_mail_retry_secs")]
     pub mail_retry_secs: u64,
+    /// How often the mail worker queues what the calendar makes due
+    /// (reminders, follow-ups, daily digests).
+    #[serde(default = "default_mail_plan_secs")]
+    pub mail_plan_secs: u64,
     /// The address people reach the site at, for links in e-mail
     /// (`https://aidmatch.example.org`); empty means `http://<bind>`.
     #[serde(default)]
@@ -82,6 +86,10 @@ fn default_mail_from() -> String {
 
 fn default_mail_retry_secs() -> u64 {
     30
+}
+
+fn default_mail_plan_secs() -> u64 {
+    60
 }
 
 fn enabled() -> bool {

@@ -191,10 +191,15 @@ impl Application {
         let initial_admin_password = ensure_first_admin(&pool)?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| AppError::Internal(format!("cannot listen on {}: {e}", settings.bind)))?;
-        let port = listener
+        let address = listener
             .local_addr()
-            .map_err(|e| AppError::Internal(e.to_string()))?
-            .port();
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let port = address.port();
+        // Links in mail point at the address actually bound (port 0 picks one).
+        let mut settings = settings;
+        if settings.public_url.as_deref().is_none_or(|u| u.trim().is_empty()) {
+            settings.public_url = Some(format!("http://{address}"));
+        }
         let server = run(listener, pool, settings)?;
         Ok(Application {
             port,

@@ -4,8 +4,8 @@
 Every message it accepts is written to DIR as NNNN.eml (the raw bytes, as
 received) with NNNN.rcpt beside it (the envelope recipients). It prints
 "ready" once it listens. With --die-after N it exits abruptly right after
-accepting its Nth message (its reply sent), to play an SMTP outage in the
-middle of a batch.
+accepting its Nth message (its reply sent; a message arriving meanwhile is
+not accepted), to play an SMTP outage in the middle of a batch.
 """
 
 import argparse
@@ -24,6 +24,9 @@ class Store:
         self.accepted = 0
 
     async def handle_DATA(self, server, session, envelope):
+        if self.die_after and self.accepted >= self.die_after:
+            # A message after the last: crash before accepting it.
+            os._exit(0)
         existing = [n for n in os.listdir(self.directory) if n.endswith(".eml")]
         name = os.path.join(self.directory, "%04d" % (len(existing) + 1))
         with open(name + ".tmp", "wb") as f:

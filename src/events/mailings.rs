@@ -198,13 +198,25 @@ fn remind(conn: &mut DbConnection, sender: &Sender, today: NaiveDate) -> Result<
     let mut queued = 0;
     for event in soon {
         let e = view(conn, &event, false)?;
+        // The reminder window opens REMIND_DAYS before the event; a charity
+        // invited (for this version) after it opened has just been told.
+        let window = (event.held_on - chrono::Duration::days(REMIND_DAYS))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight");
         for r in participants(conn, &event)? {
             let key = format!("remind:{}:{}:v{}", event.ref_code, r.id, event.version);
-            let exists: i64 = crate::db::schema::outbox::table
-                .filter(crate::db::schema::outbox::dedupe_key.eq(&key))
+            let invite = format!("invite:{}:{}:v{}", event.ref_code, r.id, event.version);
+            let recent: i64 = crate::db::schema::outbox::table
+                .filter(
+                    crate::db::schema::outbox::dedupe_key
+                        .eq(&key)
+                        .or(crate::db::schema::outbox::dedupe_key
+                            .eq(&invite)
+                            .and(crate::db::schema::outbox::created_at.ge(window))),
+                )
                 .count()
                 .get_result(conn)?;
-            if exists > 0 {
+            if recent > 0 {
                 continue;
             }
             let letter = invitation(sender, &event, &e, &r, true)?;

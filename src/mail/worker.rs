@@ -3,7 +3,7 @@
 //! sends them one by one. When the server cannot be reached, the rest of
 //! the batch is given back untried and the worker waits before the next
 //! try, so an outage costs no attempts and loses nothing; when the server
-//! is back every message is delivered, once. Once a minute it also
+//! is back every message is delivered, once. Every `mail_plan_secs` it also
 //! queues what is due by the calendar: event reminders and follow-ups,
 //! and the advisers' daily alert digests.
 
@@ -28,6 +28,8 @@ pub struct Postman {
     pub sender: Sender,
     /// The first retry's delay; doubled per failed attempt.
     pub retry_base_secs: u64,
+    /// How often the calendar is consulted.
+    plan_every: Duration,
     wake: Notify,
     last_planned: std::sync::Mutex<Option<Instant>>,
 }
@@ -47,6 +49,7 @@ impl Postman {
             mailer: Mailer::from_settings(settings)?,
             sender: Sender::of(settings),
             retry_base_secs: settings.mail_retry_secs,
+            plan_every: Duration::from_secs(settings.mail_plan_secs.max(1)),
             wake: Notify::new(),
             last_planned: Default::default(),
         })
@@ -92,14 +95,14 @@ impl Postman {
         Ok(round)
     }
 
-    /// Queues what the calendar makes due, at most once a minute.
+    /// Queues what the calendar makes due, at most once per `plan_every`.
     fn plan(&self, conn: &mut DbConnection) -> Result<(), AppError> {
         {
             let mut last = self
                 .last_planned
                 .lock()
                 .map_err(|_| AppError::Internal("postman lock poisoned".into()))?;
-            if last.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+            if last.is_some_and(|t| t.elapsed() < self.plan_every) {
                 return Ok(());
             }
             *last = Some(Instant::now());

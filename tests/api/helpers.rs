@@ -104,6 +104,7 @@ pub async fn spawn_configured(
         background_mail: true,
         mail_from: "aidmatch <noreply@aidmatch.local>".into(),
         mail_retry_secs: 1,
+        mail_plan_secs: 1,
         public_url: None,
     };
     let mut settings = settings;

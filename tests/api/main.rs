@@ -10,6 +10,7 @@ mod helpers;
 mod household_pages;
 mod households;
 mod import;
+mod mail;
 mod pages;
 mod privacy;
 mod referrals;
