@@ -245,7 +245,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let pool = startup::open_database(&settings)?;
             let cipher = startup::data_cipher(&settings, &pool)?;
             let mut conn = pool.get()?;
-            load_demo(&mut conn, &cipher)?;
+            load_demo(&mut conn, &cipher, &settings)?;
             Ok(0)
         }
     }
@@ -254,9 +254,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
 fn load_demo(
     conn: &mut crate::db::DbConnection,
     cipher: &crate::privacy::DataCipher,
+    settings: &Settings,
 ) -> anyhow::Result<()> {
     let bar = progress_bar(0, "载入演示数据");
-    let report = demo::load(conn, cipher, |done, total| {
+    let sender = crate::mail::Sender::of(settings);
+    let report = demo::load(conn, cipher, &sender, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
@@ -270,6 +272,9 @@ fn load_demo(
         report.accounts,
         report.households
     );
+    if report.event {
+        println!("已创建并发布本季度的演示资源对接会 (demo matchmaking event published): /events");
+    }
     println!("演示账号 (demo logins):\n{}", demo::logins_text());
     Ok(())
 }
@@ -280,7 +285,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<i32> {
         let cipher = startup::data_cipher(&settings, &pool)?;
         let mut conn = pool.get()?;
         if catalogue::repository::count(&mut conn)? == 0 {
-            load_demo(&mut conn, &cipher)?;
+            load_demo(&mut conn, &cipher, &settings)?;
         } else {
             println!(
                 "演示账号 (demo logins, if the demo data was loaded):\n{}",

@@ -128,7 +128,12 @@ impl Settings {
 
     /// The site's address for links in e-mail, without a trailing slash.
     pub fn public_url(&self) -> String {
-        match self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        match self
+            .public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.bind),
         }

@@ -197,7 +197,11 @@ impl Application {
         let port = address.port();
         // Links in mail point at the address actually bound (port 0 picks one).
         let mut settings = settings;
-        if settings.public_url.as_deref().is_none_or(|u| u.trim().is_empty()) {
+        if settings
+            .public_url
+            .as_deref()
+            .is_none_or(|u| u.trim().is_empty())
+        {
             settings.public_url = Some(format!("http://{address}"));
         }
         let server = run(listener, pool, settings)?;
@@ -258,9 +262,8 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
     if settings.background_scan {
         crate::matching::worker::spawn(scanner.clone(), pool.clone(), rules.clone());
     }
-    let postman = Arc::new(
-        crate::mail::worker::Postman::new(&settings).map_err(AppError::Internal)?,
-    );
+    let postman =
+        Arc::new(crate::mail::worker::Postman::new(&settings).map_err(AppError::Internal)?);
     if settings.background_mail {
         crate::mail::worker::spawn(postman.clone(), pool.clone());
     }

@@ -10,11 +10,11 @@ use crate::auth::{ApiUser, MaybeApiUser};
 use crate::error::AppError;
 use crate::events::agreements::{self, AgreementInput, AgreementView};
 use crate::events::lifecycle::{self, EventInput, Proposal};
+use crate::events::mailings;
 use crate::events::model::{self, EventView};
-use crate::events::need_list::{self, ItemEdit};
+use crate::events::need_list::{self, ItemEdit, NeedBehind};
 use crate::events::pledges::{self, PledgeInput, PledgeView};
 use crate::events::report::{self, EventReport};
-use crate::events::mailings;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -30,7 +30,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/events/{ref}/items/{id}/needs", web::get().to(item_needs))
         .route("/events/{ref}/pledges", web::get().to(list_pledges))
         .route("/events/{ref}/pledges", web::post().to(pledge))
-        .route("/pledges/{number}/withdraw", web::post().to(withdraw_pledge))
+        .route(
+            "/pledges/{number}/withdraw",
+            web::post().to(withdraw_pledge),
+        )
         .route("/events/{ref}/agreements", web::get().to(list_agreements))
         .route("/events/{ref}/agreements", web::post().to(sign))
         .route("/agreements/{number}", web::get().to(read_agreement))
@@ -45,7 +48,10 @@ fn today() -> chrono::NaiveDate {
 
 #[utoipa::path(get, path = "/api/v1/events",
     responses((status = 200, body = Vec<EventView>)))]
-pub async fn list(state: web::Data<AppState>, user: MaybeApiUser) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    user: MaybeApiUser,
+) -> Result<HttpResponse, AppError> {
     let admin = user.0.as_ref().is_some_and(|u| u.is_admin());
     let views = state
         .db(move |conn| {
@@ -79,7 +85,10 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/events/proposals",
     responses((status = 200, body = Vec<Proposal>), (status = 403)))]
-pub async fn proposals(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, AppError> {
+pub async fn proposals(
+    state: web::Data<AppState>,
+    user: ApiUser,
+) -> Result<HttpResponse, AppError> {
     if !user.0.is_admin() {
         return Err(AppError::forbidden());
     }
@@ -207,18 +216,8 @@ pub async fn edit_item(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// A need behind an item (admins only).
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ItemNeed {
-    pub need_ref: String,
-    pub household_ref: String,
-    pub title: String,
-    pub status: String,
-    pub quantity: i64,
-}
-
 #[utoipa::path(get, path = "/api/v1/events/{ref}/items/{id}/needs",
-    responses((status = 200, body = Vec<ItemNeed>), (status = 403), (status = 404)))]
+    responses((status = 200, body = Vec<NeedBehind>), (status = 403), (status = 404)))]
 pub async fn item_needs(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -234,16 +233,7 @@ pub async fn item_needs(
             if !model::items_of(conn, e.id)?.iter().any(|i| i.id == id) {
                 return Err(AppError::not_found(&format!("清单项 {id}")));
             }
-            Ok(need_list::needs_of_item(conn, id)?
-                .into_iter()
-                .map(|(need_ref, household_ref, title, status, quantity)| ItemNeed {
-                    need_ref,
-                    household_ref,
-                    title,
-                    status,
-                    quantity,
-                })
-                .collect::<Vec<_>>())
+            need_list::needs_of_item(conn, id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))

@@ -143,7 +143,7 @@ use super::{
         crate::events::report::DimensionRow,
         crate::events::report::CharityRow,
         events::StatusChange,
-        events::ItemNeed,
+        crate::events::need_list::NeedBehind,
         events::Queued,
         crate::mail::outbox::OutboxRow,
     ))

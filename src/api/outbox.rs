@@ -40,7 +40,10 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     only_admin(&user)?;
     let status = params.status.clone().filter(|s| !s.is_empty());
-    if let Some(s) = status.as_deref().filter(|s| !STATUSES.iter().any(|(c, _)| c == s)) {
+    if let Some(s) = status
+        .as_deref()
+        .filter(|s| !STATUSES.iter().any(|(c, _)| c == s))
+    {
         return Err(AppError::field(
             "status",
             format!("未知状态 \"{s}\"，可选 pending、sending、sent、failed (unknown status)"),

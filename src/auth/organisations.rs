@@ -76,8 +76,15 @@ impl OrganisationInput {
                 "联系方式不超过 200 字 (contact is too long)",
             ));
         }
-        if let Some(email) = self.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-            if let Err(AppError::Validation(mut e)) = crate::mail::compose::check_address("email", email) {
+        if let Some(email) = self
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            if let Err(AppError::Validation(mut e)) =
+                crate::mail::compose::check_address("email", email)
+            {
                 errors.append(&mut e);
             }
         }

@@ -165,8 +165,15 @@ fn check(
         )),
         (None, false) => {}
     }
-    if let Some(email) = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-        if let Err(AppError::Validation(mut e)) = crate::mail::compose::check_address("email", email) {
+    if let Some(email) = input
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        if let Err(AppError::Validation(mut e)) =
+            crate::mail::compose::check_address("email", email)
+        {
             errors.append(&mut e);
         }
     }

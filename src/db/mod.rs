@@ -117,6 +117,12 @@ pub fn connect_pool(url: &str) -> Result<DbPool, AppError> {
         Backend::Sqlite => 4,
         Backend::Postgresql => 10,
     };
+    if Backend::of_url(url) == Backend::Sqlite {
+        // WAL is a property of the file: switch it once here, or the pool's
+        // connections, opened at the same time, race to switch a new file
+        // and one of them finds it locked.
+        establish(url)?.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+    }
     Pool::builder()
         .max_size(max)
         .connection_timeout(Duration::from_secs(15))

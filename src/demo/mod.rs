@@ -15,6 +15,7 @@ const RESOURCES: &str = include_str!("resources.json");
 const REGIONS: &str = include_str!("regions.json");
 
 /// A demo login, printed when the demo data is loaded.
+pub mod events;
 pub mod households;
 pub mod synthetic;
 
@@ -77,6 +78,8 @@ pub struct DemoReport {
     pub accounts: usize,
     /// Households written (those already present are left as they are).
     pub households: usize,
+    /// Whether this quarter's demo matchmaking event was created now.
+    pub event: bool,
 }
 
 /// Loads (or refreshes) the demo data in one transaction; safe to run more
@@ -85,17 +88,19 @@ pub struct DemoReport {
 pub fn load(
     conn: &mut DbConnection,
     cipher: &crate::privacy::DataCipher,
+    sender: &crate::mail::Sender,
     progress: impl FnMut(usize, usize),
 ) -> Result<DemoReport, AppError> {
     conn.transaction(|conn| {
         crate::db::lock_for_write(conn)?;
-        load_in_transaction(conn, cipher, progress)
+        load_in_transaction(conn, cipher, sender, progress)
     })
 }
 
 fn load_in_transaction(
     conn: &mut DbConnection,
     cipher: &crate::privacy::DataCipher,
+    sender: &crate::mail::Sender,
     progress: impl FnMut(usize, usize),
 ) -> Result<DemoReport, AppError> {
     let orgs: Vec<OrganisationInput> = serde_json::from_str(ORGANISATIONS)
@@ -129,12 +134,15 @@ fn load_in_transaction(
             users::create(conn, &input)?;
         }
     }
-    let households = households::load(conn, cipher, chrono::Local::now().date_naive())?;
+    let today = chrono::Local::now().date_naive();
+    let households = households::load(conn, cipher, today)?;
+    let event = events::load(conn, sender, today)?;
     Ok(DemoReport {
         organisations: orgs.len(),
         resources,
         accounts: ACCOUNTS.len(),
         households,
+        event,
     })
 }
 

@@ -128,19 +128,19 @@ pub fn sign(
             ));
         }
         for r in &refs {
-            match behind.iter().find(|n| &n.0 == r) {
+            match behind.iter().find(|n| &n.need_ref == r) {
                 None => errors.push(FieldError::new(
                     "needs",
                     format!("需求 {r} 不在该清单项下 (not a need of the pledged item)"),
                 )),
-                Some(n) if n.3 != "open" => errors.push(FieldError::new(
+                Some(n) if n.status != "open" => errors.push(FieldError::new(
                     "needs",
                     format!(
                         "需求 {r} 状态为“{}”，只能签约待对接的需求 (only open needs are bound)",
-                        vocabulary::label(vocabulary::NEED_STATUSES, &n.3)
+                        vocabulary::label(vocabulary::NEED_STATUSES, &n.status)
                     ),
                 )),
-                Some(n) => people += n.4.max(1),
+                Some(n) => people += n.quantity.max(1),
             }
         }
         if people > pledge.quantity {
@@ -248,7 +248,11 @@ fn find(conn: &mut DbConnection, number: &str) -> Result<AgreementRow, AppError>
 
 /// An agreement for an admin, or for the charity that signed it
 /// (anonymised).
-pub fn view(conn: &mut DbConnection, who: &Identity, number: &str) -> Result<AgreementView, AppError> {
+pub fn view(
+    conn: &mut DbConnection,
+    who: &Identity,
+    number: &str,
+) -> Result<AgreementView, AppError> {
     let a = find(conn, number)?;
     let pledge: PledgeRow = crate::db::schema::pledges::table
         .find(a.pledge_id)
@@ -344,7 +348,11 @@ fn build(
 }
 
 /// An event's agreements: all for admins, a charity's own for a charity.
-pub fn list(conn: &mut DbConnection, who: &Identity, event_ref: &str) -> Result<Vec<AgreementView>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    who: &Identity,
+    event_ref: &str,
+) -> Result<Vec<AgreementView>, AppError> {
     let event = event_or_404(conn, event_ref)?;
     let rows: Vec<(AgreementRow, PledgeRow)> = agreements::table
         .inner_join(crate::db::schema::pledges::table)

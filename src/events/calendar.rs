@@ -75,7 +75,11 @@ mod tests {
             held_at: None,
             closed_at: None,
         };
-        let text = ics(&event, "aidmatch.local", "http://localhost/events/E-2027Q1-310118-003");
+        let text = ics(
+            &event,
+            "aidmatch.local",
+            "http://localhost/events/E-2027Q1-310118-003",
+        );
         assert!(text.contains("DTSTART:20270215T060000Z"), "{text}");
         assert!(text.contains("DTEND:20270215T083000Z"));
         let parsed: Calendar = text.parse().expect("parses");

@@ -85,7 +85,10 @@ fn parse_time(s: &str) -> Option<NaiveTime> {
 }
 
 /// Checks every field and reports all problems at once.
-pub fn check(input: &EventInput, region_label: impl Fn(&str) -> String) -> Result<Checked, AppError> {
+pub fn check(
+    input: &EventInput,
+    region_label: impl Fn(&str) -> String,
+) -> Result<Checked, AppError> {
     let mut errors = Vec::new();
     let region = match RegionCode::parse(&input.region) {
         Ok(r) => Some(r),
@@ -130,7 +133,10 @@ pub fn check(input: &EventInput, region_label: impl Fn(&str) -> String) -> Resul
     if venue.is_empty() {
         errors.push(FieldError::new("venue", "请填写活动地点 (venue required)"));
     } else if venue.chars().count() > 200 {
-        errors.push(FieldError::new("venue", "地点不能超过 200 字 (venue too long)"));
+        errors.push(FieldError::new(
+            "venue",
+            "地点不能超过 200 字 (venue too long)",
+        ));
     }
     let description = input.description.trim().to_string();
     if description.chars().count() > 2000 {
@@ -158,13 +164,18 @@ pub fn check(input: &EventInput, region_label: impl Fn(&str) -> String) -> Resul
         if d < first || d > last {
             errors.push(FieldError::new(
                 "held_on",
-                format!("活动日期须在 {quarter} 季度内（{first} 至 {last}）(date outside the quarter)"),
+                format!(
+                    "活动日期须在 {quarter} 季度内（{first} 至 {last}）(date outside the quarter)"
+                ),
             ));
         }
     }
     let title = input.title.trim().to_string();
     if title.chars().count() > 100 {
-        errors.push(FieldError::new("title", "标题不能超过 100 字 (title too long)"));
+        errors.push(FieldError::new(
+            "title",
+            "标题不能超过 100 字 (title too long)",
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -203,7 +214,11 @@ fn only_admin(who: &Identity) -> Result<(), AppError> {
 }
 
 /// Creates a draft event.
-pub fn create(conn: &mut DbConnection, who: &Identity, input: &EventInput) -> Result<EventRow, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    who: &Identity,
+    input: &EventInput,
+) -> Result<EventRow, AppError> {
     only_admin(who)?;
     let names = crate::domain::region_names::names(conn)?;
     let c = check(input, |code| names.label(code))?;

@@ -54,7 +54,9 @@ fn invited(conn: &mut DbConnection, event: &EventRow) -> Result<Vec<Recipient>, 
         .filter(|(_, _, region, _)| {
             let theirs = RegionCode::parse(region).ok();
             match (&scope, &theirs) {
-                (Some(ours), Some(theirs)) => theirs.covers(ours.as_str()) || ours.covers(theirs.as_str()),
+                (Some(ours), Some(theirs)) => {
+                    theirs.covers(ours.as_str()) || ours.covers(theirs.as_str())
+                }
                 _ => false,
             }
         })
@@ -174,7 +176,11 @@ fn invitation(
 
 /// Queues the invitations of a published event (for its current version).
 /// Returns how many were queued.
-pub fn invite(conn: &mut DbConnection, sender: &Sender, event: &EventRow) -> Result<usize, AppError> {
+pub fn invite(
+    conn: &mut DbConnection,
+    sender: &Sender,
+    event: &EventRow,
+) -> Result<usize, AppError> {
     let e = view(conn, event, false)?;
     let mut queued = 0;
     for r in invited(conn, event)? {
@@ -208,11 +214,11 @@ fn remind(conn: &mut DbConnection, sender: &Sender, today: NaiveDate) -> Result<
             let invite = format!("invite:{}:{}:v{}", event.ref_code, r.id, event.version);
             let recent: i64 = crate::db::schema::outbox::table
                 .filter(
-                    crate::db::schema::outbox::dedupe_key
-                        .eq(&key)
-                        .or(crate::db::schema::outbox::dedupe_key
+                    crate::db::schema::outbox::dedupe_key.eq(&key).or(
+                        crate::db::schema::outbox::dedupe_key
                             .eq(&invite)
-                            .and(crate::db::schema::outbox::created_at.ge(window))),
+                            .and(crate::db::schema::outbox::created_at.ge(window)),
+                    ),
                 )
                 .count()
                 .get_result(conn)?;
@@ -236,7 +242,11 @@ fn pending(a: &AgreementView) -> usize {
         .count()
 }
 
-fn follow_up_letter(sender: &Sender, a: &AgreementView, to: &Recipient) -> Result<Letter, AppError> {
+fn follow_up_letter(
+    sender: &Sender,
+    a: &AgreementView,
+    to: &Recipient,
+) -> Result<Letter, AppError> {
     let link = format!("{}/referrals", sender.public_url);
     let n = pending(a);
     Ok(Letter {
@@ -289,7 +299,11 @@ fn unfulfilled(
 
 /// Follow-ups due by the calendar: at the latest milestone passed (earlier
 /// ones missed are not sent late).
-fn follow_up(conn: &mut DbConnection, sender: &Sender, today: NaiveDate) -> Result<usize, AppError> {
+fn follow_up(
+    conn: &mut DbConnection,
+    sender: &Sender,
+    today: NaiveDate,
+) -> Result<usize, AppError> {
     let after: Vec<EventRow> = events::table
         .filter(events::status.eq_any(["held", "closed"]))
         .filter(events::held_on.ge(today - chrono::Duration::days(FOLLOW_UP_DAYS[3])))

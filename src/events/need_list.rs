@@ -118,7 +118,8 @@ pub fn compile(
         let event = event_or_404(conn, ref_code)?;
         if event.status != "draft" {
             return Err(AppError::Conflict(
-                "需求清单发布后不能重新汇总 (the list is compiled while the event is a draft)".into(),
+                "需求清单发布后不能重新汇总 (the list is compiled while the event is a draft)"
+                    .into(),
             ));
         }
         let scope = RegionCode::parse(&event.region)
@@ -178,7 +179,8 @@ pub fn compile(
                 .then(dim_pos(&a.0 .0).cmp(&dim_pos(&b.0 .0)))
                 .then(a.0.cmp(&b.0))
         });
-        diesel::delete(event_items::table.filter(event_items::event_id.eq(event.id))).execute(conn)?;
+        diesel::delete(event_items::table.filter(event_items::event_id.eq(event.id)))
+            .execute(conn)?;
         for (position, ((dimension, group, title), (people, households, urgency, need_ids))) in
             items.iter().enumerate()
         {
@@ -245,7 +247,8 @@ pub fn edit_item(
             .ok_or_else(|| AppError::not_found(&format!("清单项 {item_id}")))?;
         if matches!(event.status.as_str(), "held" | "closed") {
             return Err(AppError::Conflict(
-                "对接会已举行，需求清单不能再修改 (the list is fixed once the event is held)".into(),
+                "对接会已举行，需求清单不能再修改 (the list is fixed once the event is held)"
+                    .into(),
             ));
         }
         let names = privacy::names_in(conn, &event.region)?;
@@ -275,7 +278,10 @@ pub fn edit_item(
             ));
         }
         if note.chars().count() > 200 {
-            errors.push(FieldError::new("note", "备注不能超过 200 字 (note too long)"));
+            errors.push(FieldError::new(
+                "note",
+                "备注不能超过 200 字 (note too long)",
+            ));
         } else if let Err(e) = privacy::check_text("note", note, &names) {
             errors.push(e);
         }
@@ -305,12 +311,19 @@ pub fn edit_item(
     })
 }
 
-/// The needs behind an item, for the admin binding them in an agreement:
-/// (need ref, household ref, title, status, quantity).
-pub fn needs_of_item(
-    conn: &mut DbConnection,
-    item_id: i64,
-) -> Result<Vec<(String, String, String, String, i64)>, AppError> {
+/// A need behind an item, for the admin binding needs in an agreement
+/// (never shown to charities or the public).
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct NeedBehind {
+    pub need_ref: String,
+    pub household_ref: String,
+    pub title: String,
+    pub status: String,
+    pub quantity: i64,
+}
+
+/// The needs behind an item.
+pub fn needs_of_item(conn: &mut DbConnection, item_id: i64) -> Result<Vec<NeedBehind>, AppError> {
     Ok(event_item_needs::table
         .inner_join(needs::table.inner_join(households::table))
         .filter(event_item_needs::item_id.eq(item_id))

@@ -72,7 +72,11 @@ fn view_of(
 }
 
 /// The pledges of an event: all for admins, a charity's own for a charity.
-pub fn list(conn: &mut DbConnection, who: &Identity, event_ref: &str) -> Result<Vec<PledgeView>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    who: &Identity,
+    event_ref: &str,
+) -> Result<Vec<PledgeView>, AppError> {
     let event = event_or_404(conn, event_ref)?;
     let mut q = pledges::table
         .inner_join(organisations::table)
@@ -267,7 +271,10 @@ pub fn withdraw(conn: &mut DbConnection, who: &Identity, number: &str) -> Result
 }
 
 /// The published resources an organisation can pledge: (ref, title).
-pub fn offerable(conn: &mut DbConnection, organisation_id: i64) -> Result<Vec<(String, String)>, AppError> {
+pub fn offerable(
+    conn: &mut DbConnection,
+    organisation_id: i64,
+) -> Result<Vec<(String, String)>, AppError> {
     Ok(resources::table
         .filter(resources::organisation_id.eq(organisation_id))
         .filter(resources::status.eq("published"))

@@ -78,7 +78,9 @@ pub fn check_text(field: &str, text: &str, names: &[String]) -> Result<(), Field
     match personal_data_in(text, names) {
         Some(why) => Err(FieldError::new(
             field,
-            format!("{why}，公开的需求清单不能包含个人信息 (published lists never carry personal data)"),
+            format!(
+                "{why}，公开的需求清单不能包含个人信息 (published lists never carry personal data)"
+            ),
         )),
         None => Ok(()),
     }

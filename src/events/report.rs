@@ -66,7 +66,11 @@ pub struct EventReport {
 }
 
 /// The report of one event (admins).
-pub fn build(conn: &mut DbConnection, who: &Identity, event_ref: &str) -> Result<EventReport, AppError> {
+pub fn build(
+    conn: &mut DbConnection,
+    who: &Identity,
+    event_ref: &str,
+) -> Result<EventReport, AppError> {
     if !who.is_admin() {
         return Err(AppError::forbidden());
     }
@@ -103,13 +107,20 @@ pub fn of_event(conn: &mut DbConnection, event: &EventRow) -> Result<EventReport
         .inner_join(organisations::table)
         .filter(pledges::event_id.eq(event.id))
         .filter(pledges::status.ne("withdrawn"))
-        .select((pledges::id, pledges::item_id, pledges::quantity, organisations::name))
+        .select((
+            pledges::id,
+            pledges::item_id,
+            pledges::quantity,
+            organisations::name,
+        ))
         .load(conn)?;
     let mut by_charity: BTreeMap<String, Figures> = BTreeMap::new();
     let mut pledged_items: HashMap<usize, std::collections::HashSet<i64>> = HashMap::new();
     let mut charity_items: HashMap<String, std::collections::HashSet<i64>> = HashMap::new();
     for (_, item_id, quantity, org) in &pledge_rows {
-        let Some(pos) = positions.get(item_id) else { continue };
+        let Some(pos) = positions.get(item_id) else {
+            continue;
+        };
         let f = &mut by_dim.get_mut(pos).expect("entry").1;
         f.pledged += quantity;
         f.pledges += 1;
@@ -119,7 +130,10 @@ pub fn of_event(conn: &mut DbConnection, event: &EventRow) -> Result<EventReport
         let c = by_charity.entry(org.clone()).or_default();
         c.pledged += quantity;
         c.pledges += 1;
-        charity_items.entry(org.clone()).or_default().insert(*item_id);
+        charity_items
+            .entry(org.clone())
+            .or_default()
+            .insert(*item_id);
     }
     for (org, set) in &charity_items {
         by_charity.entry(org.clone()).or_default().pledged_items = set.len() as i64;
@@ -209,7 +223,13 @@ pub fn of_event(conn: &mut DbConnection, event: &EventRow) -> Result<EventReport
 
 fn figure_cells(f: &Figures) -> Vec<String> {
     [
-        f.items, f.people, f.pledged_items, f.pledged, f.agreements, f.signed, f.fulfilled,
+        f.items,
+        f.people,
+        f.pledged_items,
+        f.pledged,
+        f.agreements,
+        f.signed,
+        f.fulfilled,
         f.pending,
     ]
     .iter()

@@ -38,15 +38,12 @@ pub struct Composed {
 
 /// Checks an e-mail address; the error is for the field `field`.
 pub fn check_address(field: &str, address: &str) -> Result<(), AppError> {
-    address
-        .parse::<lettre::Address>()
-        .map(|_| ())
-        .map_err(|_| {
-            AppError::field(
-                field,
-                format!("“{address}”不是有效的电子邮件地址 (not a valid e-mail address)"),
-            )
-        })
+    address.parse::<lettre::Address>().map(|_| ()).map_err(|_| {
+        AppError::field(
+            field,
+            format!("“{address}”不是有效的电子邮件地址 (not a valid e-mail address)"),
+        )
+    })
 }
 
 fn mailbox(name: &str, address: &str) -> Result<Mailbox, AppError> {

@@ -138,9 +138,9 @@ pub fn claim_due(conn: &mut DbConnection, limit: i64) -> Result<Vec<OutboxRow>, 
         // Conditional: if another worker claimed it first, nothing changes.
         let n = diesel::update(
             outbox::table.filter(outbox::id.eq(id)).filter(
-                outbox::status
-                    .eq("pending")
-                    .or(outbox::status.eq("sending").and(outbox::claimed_until.lt(at))),
+                outbox::status.eq("pending").or(outbox::status
+                    .eq("sending")
+                    .and(outbox::claimed_until.lt(at))),
             ),
         )
         .set((
@@ -178,7 +178,11 @@ pub fn mark_sent(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
 /// attempt, at most six hours.
 pub fn backoff(base_secs: u64, attempts: i64) -> Duration {
     let factor = 1i64 << attempts.clamp(0, 16);
-    Duration::seconds((base_secs.max(1) as i64).saturating_mul(factor).min(6 * 3600))
+    Duration::seconds(
+        (base_secs.max(1) as i64)
+            .saturating_mul(factor)
+            .min(6 * 3600),
+    )
 }
 
 /// Records a failed attempt: retried after the backoff, or `failed` after
@@ -206,7 +210,12 @@ pub fn mark_failed(
 
 /// Gives a claimed message back untried (the server was unreachable before
 /// it could be offered): due again after `delay`, no attempt counted.
-pub fn release(conn: &mut DbConnection, id: i64, delay: Duration, error: &str) -> Result<(), AppError> {
+pub fn release(
+    conn: &mut DbConnection,
+    id: i64,
+    delay: Duration,
+    error: &str,
+) -> Result<(), AppError> {
     diesel::update(outbox::table.find(id).filter(outbox::status.eq("sending")))
         .set((
             outbox::status.eq("pending"),

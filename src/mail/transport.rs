@@ -52,7 +52,13 @@ impl Mailer {
         }
     }
 
-    pub fn send(&self, message_id: &str, recipient: &str, from: &str, raw: &[u8]) -> Result<(), SendError> {
+    pub fn send(
+        &self,
+        message_id: &str,
+        recipient: &str,
+        from: &str,
+        raw: &[u8],
+    ) -> Result<(), SendError> {
         let envelope = envelope(from, recipient).map_err(|message| SendError {
             message,
             permanent: true,
@@ -88,7 +94,13 @@ fn write_file(dir: &std::path::Path, message_id: &str, raw: &[u8]) -> std::io::R
     let name: String = message_id
         .trim_matches(|c| c == '<' || c == '>')
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let tmp = dir.join(format!(".{name}.tmp"));
     std::fs::write(&tmp, raw)?;

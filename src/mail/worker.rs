@@ -66,10 +66,12 @@ impl Postman {
         let batch = outbox::claim_due(conn, BATCH)?;
         let mut rows = batch.iter();
         for row in rows.by_ref() {
-            match self
-                .mailer
-                .send(&row.message_id, &row.recipient, &self.sender.from, row.raw.as_bytes())
-            {
+            match self.mailer.send(
+                &row.message_id,
+                &row.recipient,
+                &self.sender.from,
+                row.raw.as_bytes(),
+            ) {
                 Ok(()) => {
                     outbox::mark_sent(conn, row.id)?;
                     round.sent += 1;
@@ -90,7 +92,12 @@ impl Postman {
         }
         for row in rows {
             let delay = chrono::Duration::seconds(self.retry_base_secs.max(1) as i64);
-            outbox::release(conn, row.id, delay, "服务器暂不可达，稍后重试 (server unreachable)")?;
+            outbox::release(
+                conn,
+                row.id,
+                delay,
+                "服务器暂不可达，稍后重试 (server unreachable)",
+            )?;
         }
         Ok(round)
     }

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::events::agreements::{self, AgreementInput, AgreementView};
 use crate::events::mailings;
 use crate::events::model::{self, EventView, ItemView};
-use crate::events::need_list;
+use crate::events::need_list::{self, NeedBehind};
 use crate::events::pledges::{self, PledgeView};
 use crate::events::report::{self, ChartRow, EventReport};
 use crate::state::AppState;
@@ -24,26 +24,23 @@ use crate::state::AppState;
 const ADMIN: &[Role] = &[Role::Admin];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/events/{ref}/agreements/new", web::get().to(agreement_form))
-        .route("/events/{ref}/agreements", web::post().to(sign))
-        .route("/events/{ref}/agreements/{number}/print", web::get().to(print_agreement))
-        .route("/events/{ref}/print", web::get().to(print_list))
-        .route("/events/{ref}/report", web::get().to(report_page))
-        .route("/events/{ref}/report.xlsx", web::get().to(report_xlsx))
-        .route("/events/{ref}/follow-ups", web::post().to(follow_up));
+    cfg.route(
+        "/events/{ref}/agreements/new",
+        web::get().to(agreement_form),
+    )
+    .route("/events/{ref}/agreements", web::post().to(sign))
+    .route(
+        "/events/{ref}/agreements/{number}/print",
+        web::get().to(print_agreement),
+    )
+    .route("/events/{ref}/print", web::get().to(print_list))
+    .route("/events/{ref}/report", web::get().to(report_page))
+    .route("/events/{ref}/report.xlsx", web::get().to(report_xlsx))
+    .route("/events/{ref}/follow-ups", web::post().to(follow_up));
 }
 
 fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
-}
-
-/// A need behind an item, as the admin's agreement form lists it.
-pub struct NeedLine {
-    pub need_ref: String,
-    pub household_ref: String,
-    pub title: String,
-    pub status: String,
-    pub quantity: i64,
 }
 
 #[derive(Template)]
@@ -53,7 +50,7 @@ struct AgreementForm {
     e: EventView,
     item: ItemView,
     pledge: Option<PledgeView>,
-    needs: Vec<NeedLine>,
+    needs: Vec<NeedBehind>,
     chosen: Vec<String>,
     signatory: String,
     signed_on: String,
@@ -105,16 +102,7 @@ async fn form_page(
                 .find(|i| i.id == item_id)
                 .cloned()
                 .ok_or_else(|| AppError::not_found(&format!("清单项 {item_id}")))?;
-            let needs = need_list::needs_of_item(conn, item_id)?
-                .into_iter()
-                .map(|(need_ref, household_ref, title, status, quantity)| NeedLine {
-                    need_ref,
-                    household_ref,
-                    title,
-                    status,
-                    quantity,
-                })
-                .collect();
+            let needs = need_list::needs_of_item(conn, item_id)?;
             Ok((e, item, pledge, needs))
         })
         .await?;
@@ -189,7 +177,10 @@ async fn sign(
         .db(move |conn| agreements::sign(conn, &actor, &rr, &attempt, today()))
         .await
     {
-        Ok(a) => Ok(redirect(&format!("/events/{r}?done=agreement_signed&agreement={}#agreements", a.number))),
+        Ok(a) => Ok(redirect(&format!(
+            "/events/{r}?done=agreement_signed&agreement={}#agreements",
+            a.number
+        ))),
         Err(e) => {
             let q = FormQuery {
                 pledge: Some(input.pledge.clone()),
@@ -336,5 +327,7 @@ async fn follow_up(
         .db(move |conn| mailings::follow_up_now(conn, &who, &sender, &rr, today()))
         .await?;
     state.postman.wake();
-    Ok(redirect(&format!("/events/{r}/report?done=follow_ups&queued={queued}")))
+    Ok(redirect(&format!(
+        "/events/{r}/report?done=follow_ups&queued={queued}"
+    )))
 }

@@ -182,9 +182,7 @@ async fn edit_form(
 ) -> Result<HttpResponse, PageError> {
     let who = require_role(&req, user.0, ADMIN)?;
     let r = path.into_inner();
-    let e = state
-        .db(move |conn| model::event_or_404(conn, &r))
-        .await?;
+    let e = state.db(move |conn| model::event_or_404(conn, &r)).await?;
     render(&FormPage {
         ctx: PageCtx::new(&req, Some(who)),
         editing: Some(e.ref_code.clone()),
@@ -278,7 +276,13 @@ async fn detail_page(
         })
         .await?;
     let (status, errors, general_error, pledge, failed_item) = match failure {
-        None => (StatusCode::OK, FieldErrors::default(), String::new(), PledgeInput::default(), 0),
+        None => (
+            StatusCode::OK,
+            FieldErrors::default(),
+            String::new(),
+            PledgeInput::default(),
+            0,
+        ),
         Some((err, pledge, item)) => {
             let status = match &err {
                 AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -339,7 +343,16 @@ async fn set_status(
             state.postman.wake();
             Ok(redirect(&format!("/events/{r}?done=event_{}", e.status)))
         }
-        Err(e) => detail_page(&state, &req, Some(who), r, Some((e, PledgeInput::default(), 0))).await,
+        Err(e) => {
+            detail_page(
+                &state,
+                &req,
+                Some(who),
+                r,
+                Some((e, PledgeInput::default(), 0)),
+            )
+            .await
+        }
     }
 }
 
@@ -356,7 +369,14 @@ async fn delete(
     let r = path.into_inner();
     if data.get("confirm") != "yes" {
         let e = AppError::field("confirm", "请勾选“确认删除”后再删除 (confirm to delete)");
-        return detail_page(&state, &req, Some(who), r, Some((e, PledgeInput::default(), 0))).await;
+        return detail_page(
+            &state,
+            &req,
+            Some(who),
+            r,
+            Some((e, PledgeInput::default(), 0)),
+        )
+        .await;
     }
     let (actor, rr) = (who.clone(), r.clone());
     match state
@@ -364,7 +384,16 @@ async fn delete(
         .await
     {
         Ok(()) => Ok(redirect("/events?done=event_deleted")),
-        Err(e) => detail_page(&state, &req, Some(who), r, Some((e, PledgeInput::default(), 0))).await,
+        Err(e) => {
+            detail_page(
+                &state,
+                &req,
+                Some(who),
+                r,
+                Some((e, PledgeInput::default(), 0)),
+            )
+            .await
+        }
     }
 }
 
@@ -384,8 +413,19 @@ async fn compile(
         .db(move |conn| need_list::compile(conn, &actor, &rr, today()))
         .await
     {
-        Ok(_) => Ok(redirect(&format!("/events/{r}?done=list_compiled#need-list"))),
-        Err(e) => detail_page(&state, &req, Some(who), r, Some((e, PledgeInput::default(), 0))).await,
+        Ok(_) => Ok(redirect(&format!(
+            "/events/{r}?done=list_compiled#need-list"
+        ))),
+        Err(e) => {
+            detail_page(
+                &state,
+                &req,
+                Some(who),
+                r,
+                Some((e, PledgeInput::default(), 0)),
+            )
+            .await
+        }
     }
 }
 
@@ -412,7 +452,16 @@ async fn edit_item(
         .await
     {
         Ok(_) => Ok(redirect(&format!("/events/{r}?done=saved#item-{id}"))),
-        Err(e) => detail_page(&state, &req, Some(who), r, Some((e, PledgeInput::default(), id))).await,
+        Err(e) => {
+            detail_page(
+                &state,
+                &req,
+                Some(who),
+                r,
+                Some((e, PledgeInput::default(), id)),
+            )
+            .await
+        }
     }
 }
 
@@ -459,5 +508,7 @@ async fn withdraw(
     state
         .db(move |conn| pledges::withdraw(conn, &who, &number))
         .await?;
-    Ok(redirect(&format!("/events/{event}?done=pledge_withdrawn#pledges")))
+    Ok(redirect(&format!(
+        "/events/{event}?done=pledge_withdrawn#pledges"
+    )))
 }

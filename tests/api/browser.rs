@@ -450,3 +450,109 @@ async fn a_resident_finds_policies_on_the_public_screening_page() {
     let _ = c.close().await;
     result.expect("browser steps");
 }
+
+#[actix_web::test]
+async fn a_charity_pledges_against_a_published_need_list() {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let app = try_spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.token("admin").await;
+    let charity = app.token("charity_a").await;
+    let f =
+        crate::events::family(&app, 0, &[("employment", "为残障成员寻找实习岗位", "high")]).await;
+    let (status, event) = app
+        .post(
+            "/api/v1/events",
+            Some(&admin),
+            &crate::events::event_input(),
+        )
+        .await;
+    assert_eq!(status, 201, "{event}");
+    let r = event["ref"].as_str().unwrap().to_string();
+    for (path, body) in [
+        (format!("/api/v1/events/{r}/need-list"), json!({})),
+        (
+            format!("/api/v1/events/{r}/status"),
+            json!({"status": "published"}),
+        ),
+    ] {
+        let (status, body) = app.post(&path, Some(&admin), &body).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let mut s = crate::helpers::service("S-T-INTERN", ORG_A);
+    s["title"] = json!("残障青年实习岗位");
+    s["status"] = json!("published");
+    let (status, body) = app.post("/api/v1/resources", Some(&charity), &s).await;
+    assert_eq!(status, 201, "{body}");
+
+    let result = async {
+        // The public page first: the anonymised list, a sign-in prompt.
+        c.goto(&app.url(&format!("/events/{r}"))).await?;
+        let page = c.find(Locator::Css("main")).await?.text().await?;
+        assert!(page.contains("实习岗位"), "{page}");
+        assert!(page.contains("登录后在线认领"), "{page}");
+        crate::events::assert_no_secrets("public page", &page, &f.secrets);
+
+        c.goto(&app.url("/login")).await?;
+        c.find(Locator::Id("username"))
+            .await?
+            .send_keys("charity_a")
+            .await?;
+        c.find(Locator::Id("password"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        c.find(Locator::Id("login-submit")).await?.click().await?;
+        c.wait()
+            .for_element(Locator::Css("a[href='/events']"))
+            .await?;
+        c.goto(&app.url(&format!("/events/{r}"))).await?;
+        c.wait().for_element(Locator::Id("pledge-form")).await?;
+        // Too many first: the error is shown next to the field.
+        let quantity = c.find(Locator::Css("input[name='quantity']")).await?;
+        quantity.clear().await?;
+        quantity.send_keys("20000").await?;
+        c.execute(
+            "document.querySelector(\"input[name='quantity']\").removeAttribute('max')",
+            vec![],
+        )
+        .await?;
+        c.find(Locator::Id("pledge")).await?.click().await?;
+        c.wait()
+            .for_element(Locator::Css("#pledge-form .field-error"))
+            .await?;
+        let error = c
+            .find(Locator::Css("#pledge-form .field-error"))
+            .await?
+            .text()
+            .await?;
+        assert!(error.contains("认领数量"), "{error}");
+        let quantity = c.find(Locator::Css("input[name='quantity']")).await?;
+        quantity.clear().await?;
+        quantity.send_keys("1").await?;
+        c.find(Locator::Css("textarea[name='conditions']"))
+            .await?
+            .send_keys("每周三天，提供午餐")
+            .await?;
+        c.find(Locator::Id("pledge")).await?.click().await?;
+        c.wait().for_element(Locator::Css("p.flash")).await?;
+        let pledges = c.find(Locator::Id("pledges")).await?.text().await?;
+        assert!(pledges.contains("残障青年实习岗位"), "{pledges}");
+        assert!(pledges.contains("已认领"), "{pledges}");
+        assert!(pledges.contains("每周三天，提供午餐"), "{pledges}");
+        let items = c.find(Locator::Id("items")).await?.text().await?;
+        crate::events::assert_no_secrets("charity's page", &items, &f.secrets);
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = c.close().await;
+    result.expect("browser steps");
+
+    let (_, pledges) = app
+        .get(&format!("/api/v1/events/{r}/pledges"), Some(&admin))
+        .await;
+    assert_eq!(pledges.as_array().unwrap().len(), 1, "{pledges}");
+    assert_eq!(pledges[0]["quantity"], 1);
+    assert_eq!(pledges[0]["resource_ref"], "S-T-INTERN");
+}

@@ -108,15 +108,25 @@ async fn spawn_with_smtp(backend: Backend, port: u16) -> Option<TestApp> {
 async fn published_event(app: &TestApp) -> (String, Vec<String>) {
     let admin = app.token("admin").await;
     let f = family(app, 0, &[("employment", "为残障成员寻找实习岗位", "high")]).await;
-    let (status, event) = app.post("/api/v1/events", Some(&admin), &event_input()).await;
+    let (status, event) = app
+        .post("/api/v1/events", Some(&admin), &event_input())
+        .await;
     assert_eq!(status, 201, "{event}");
     let r = event["ref"].as_str().unwrap().to_string();
     let (status, body) = app
-        .post(&format!("/api/v1/events/{r}/need-list"), Some(&admin), &json!({}))
+        .post(
+            &format!("/api/v1/events/{r}/need-list"),
+            Some(&admin),
+            &json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = app
-        .post(&format!("/api/v1/events/{r}/status"), Some(&admin), &json!({"status": "published"}))
+        .post(
+            &format!("/api/v1/events/{r}/status"),
+            Some(&admin),
+            &json!({"status": "published"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     (r, f.secrets)
@@ -150,7 +160,11 @@ async fn mail_reaches_a_real_smtp_server(backend: Backend) {
     // The family qualifies for this policy: its adviser gets a digest.
     let admin = app.token("admin").await;
     let (status, body) = app
-        .post("/api/v1/resources", Some(&admin), &crate::helpers::policy("P-T-DIBAO"))
+        .post(
+            "/api/v1/resources",
+            Some(&admin),
+            &crate::helpers::policy("P-T-DIBAO"),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
 
@@ -159,7 +173,13 @@ async fn mail_reaches_a_real_smtp_server(backend: Backend) {
         .iter()
         .filter(|(_, rcpt)| rcpt.ends_with(".test") && !rcpt.contains("advisers"))
         .collect();
-    assert_eq!(invitations.len(), 2, "{:?} {:?}", got.iter().map(|g| &g.1).collect::<Vec<_>>(), outbox(&app).await);
+    assert_eq!(
+        invitations.len(),
+        2,
+        "{:?} {:?}",
+        got.iter().map(|g| &g.1).collect::<Vec<_>>(),
+        outbox(&app).await
+    );
     let rows = outbox(&app).await;
     for (raw, rcpt) in &invitations {
         let text = String::from_utf8(raw.clone()).expect("7-bit message");
@@ -171,14 +191,20 @@ async fn mail_reaches_a_real_smtp_server(backend: Backend) {
         let subject = m.subject().unwrap();
         assert!(subject.starts_with("资源对接会邀请："), "{subject}");
         assert!(subject.contains("资源对接会"), "{subject}");
-        assert_eq!(m.to().unwrap().first().unwrap().address(), Some(rcpt.trim()));
+        assert_eq!(
+            m.to().unwrap().first().unwrap().address(),
+            Some(rcpt.trim())
+        );
         assert_eq!(
             m.from().unwrap().first().unwrap().address(),
             Some("noreply@aidmatch.local")
         );
         let body = m.body_text(0).unwrap().to_string();
         let html = m.body_html(0).unwrap().to_string();
-        assert!(body.contains("实习岗位") && body.contains(&format!("/events/{r}")), "{body}");
+        assert!(
+            body.contains("实习岗位") && body.contains(&format!("/events/{r}")),
+            "{body}"
+        );
         assert!(html.contains("<table"), "{html}");
         assert_no_secrets("invitation text", &body, &secrets);
         assert_no_secrets("invitation html", &html, &secrets);
@@ -218,10 +244,17 @@ async fn mail_reaches_a_real_smtp_server(backend: Backend) {
         .find(|(_, rcpt)| rcpt.trim() == "adviser@advisers.test")
         .expect("a digest for the adviser");
     let m = MessageParser::default().parse(&digest.0).unwrap();
-    assert!(m.subject().unwrap().starts_with("政策找人："), "{:?}", m.subject());
+    assert!(
+        m.subject().unwrap().starts_with("政策找人："),
+        "{:?}",
+        m.subject()
+    );
     let body = m.body_text(0).unwrap().to_string();
     assert!(body.contains("上海市最低生活保障"), "{body}");
-    assert!(body.contains("H-000001（陈**）"), "masked head of household: {body}");
+    assert!(
+        body.contains("H-000001（陈**）"),
+        "masked head of household: {body}"
+    );
     assert!(!body.contains("陈志强"), "{body}");
     // Nothing more arrives: each message once.
     actix_web::rt::time::sleep(Duration::from_millis(2_500)).await;
@@ -263,7 +296,10 @@ async fn an_smtp_outage_mid_batch_loses_and_repeats_nothing(backend: Backend) {
     // 12 invitations: the ten, charity A and company B.
     let start = Instant::now();
     while sink.child.try_wait().unwrap().is_none() {
-        assert!(start.elapsed() < Duration::from_secs(30), "the sink never died");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the sink never died"
+        );
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(sink.messages().len(), 3);
@@ -272,15 +308,27 @@ async fn an_smtp_outage_mid_batch_loses_and_repeats_nothing(backend: Backend) {
     let rows = outbox(&app).await;
     let invitations: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "invitation").collect();
     assert_eq!(invitations.len(), 12);
-    assert_eq!(invitations.iter().filter(|r| r["status"] == "sent").count(), 3);
-    assert_eq!(invitations.iter().filter(|r| r["status"] == "failed").count(), 0);
+    assert_eq!(
+        invitations.iter().filter(|r| r["status"] == "sent").count(),
+        3
+    );
+    assert_eq!(
+        invitations
+            .iter()
+            .filter(|r| r["status"] == "failed")
+            .count(),
+        0
+    );
     assert!(invitations
         .iter()
         .filter(|r| r["status"] != "sent")
         .all(|r| !r["last_error"].as_str().unwrap().is_empty()));
 
     // The server comes back on the same port.
-    drop(std::mem::replace(&mut sink, Sink::start(port, dir.path(), 0)));
+    drop(std::mem::replace(
+        &mut sink,
+        Sink::start(port, dir.path(), 0),
+    ));
     let got = sink.wait_for(12, 40).await;
     actix_web::rt::time::sleep(Duration::from_millis(3_000)).await;
     let got_after = sink.messages();
