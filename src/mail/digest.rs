@@ -74,10 +74,13 @@ pub fn plan(conn: &mut DbConnection, sender: &Sender, day: NaiveDate) -> Result<
         if done > 0 {
             continue;
         }
-        // Since the previous digest (keys sort by day).
+        // Since the previous digest: keys "digest:<username>:<day>" lie
+        // between "digest:<username>:" and "digest:<username>;" (';' follows
+        // ':'), a range no other username's keys fall into.
         let since: Option<NaiveDateTime> = outbox_table::table
             .filter(outbox_table::kind.eq("alert_digest"))
-            .filter(outbox_table::dedupe_key.like(format!("digest:{username}:%")))
+            .filter(outbox_table::dedupe_key.gt(format!("digest:{username}:")))
+            .filter(outbox_table::dedupe_key.lt(format!("digest:{username};")))
             .select(diesel::dsl::max(outbox_table::created_at))
             .first(conn)?;
         let mut query = alerts::table
