@@ -74,15 +74,19 @@ pub fn plan(conn: &mut DbConnection, sender: &Sender, day: NaiveDate) -> Result<
         if done > 0 {
             continue;
         }
-        // Since the previous digest: keys "digest:<username>:<day>" lie
-        // between "digest:<username>:" and "digest:<username>;" (';' follows
-        // ':'), a range no other username's keys fall into.
+        // Since the previous digest to this adviser (its key starts with
+        // "digest:<username>:"; compared in Rust, as LIKE would read '_' in
+        // a username as a wildcard and collations may order ':' oddly).
+        let prefix = format!("digest:{username}:");
         let since: Option<NaiveDateTime> = outbox_table::table
             .filter(outbox_table::kind.eq("alert_digest"))
-            .filter(outbox_table::dedupe_key.gt(format!("digest:{username}:")))
-            .filter(outbox_table::dedupe_key.lt(format!("digest:{username};")))
-            .select(diesel::dsl::max(outbox_table::created_at))
-            .first(conn)?;
+            .filter(outbox_table::recipient.eq(&email))
+            .select((outbox_table::dedupe_key, outbox_table::created_at))
+            .load::<(String, NaiveDateTime)>(conn)?
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, at)| at)
+            .max();
         let mut query = alerts::table
             .inner_join(households::table)
             .filter(households::adviser.eq(&username))
