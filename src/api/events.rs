@@ -74,7 +74,7 @@ pub async fn create(
     let input = body.into_inner();
     let view = state
         .db(move |conn| {
-            let e = lifecycle::create(conn, &user.0, &input)?;
+            let e = lifecycle::create(conn, &user.0, &input, today())?;
             model::view(conn, &e, true)
         })
         .await?;
@@ -131,7 +131,7 @@ pub async fn update(
     let sender = state.postman.sender.clone();
     let view = state
         .db(move |conn| {
-            let e = lifecycle::update(conn, &user.0, &sender, &r, &input)?;
+            let e = lifecycle::update(conn, &user.0, &sender, &r, &input, today())?;
             model::view(conn, &e, true)
         })
         .await?;
@@ -277,7 +277,7 @@ pub async fn withdraw_pledge(
 ) -> Result<HttpResponse, AppError> {
     let n = path.into_inner();
     state
-        .db(move |conn| pledges::withdraw(conn, &user.0, &n))
+        .db(move |conn| pledges::withdraw(conn, &user.0, &n).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -38,6 +38,7 @@ pub fn load(conn: &mut DbConnection, sender: &Sender, today: NaiveDate) -> Resul
             venue: "香花桥街道社区事务受理服务中心三楼会议室".into(),
             description: "本季度资源对接会：社区救助顾问介绍需求，公益组织和爱心企业现场认领、签约。请携带机构公章。".into(),
         },
+        today,
     )?;
     if need_list::compile(conn, &system, &ref_code, today)? > 0 {
         lifecycle::transition(conn, &system, sender, &ref_code, "published", today)?;

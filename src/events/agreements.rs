@@ -182,6 +182,12 @@ pub fn sign(
         let note = input.note.trim();
         if note.chars().count() > 500 {
             errors.push(FieldError::new("note", "备注不能超过 500 字 (note too long)"));
+        } else {
+            // The charity reads and prints the note.
+            let people = super::privacy::names_in(conn, &event.region)?;
+            if let Err(e) = super::privacy::check_text("note", note, &people) {
+                errors.push(e);
+            }
         }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
@@ -345,6 +351,21 @@ fn build(
         created_by: a.created_by.clone(),
         created_at: a.created_at,
     })
+}
+
+/// An agreement as its charity sees it (no need or household refs), for
+/// the mail sent to the charity.
+pub fn anonymous(conn: &mut DbConnection, number: &str) -> Result<AgreementView, AppError> {
+    let a = find(conn, number)?;
+    let pledge: PledgeRow = crate::db::schema::pledges::table
+        .find(a.pledge_id)
+        .select(PledgeRow::as_select())
+        .first(conn)?;
+    let event: EventRow = crate::db::schema::events::table
+        .find(a.event_id)
+        .select(EventRow::as_select())
+        .first(conn)?;
+    build(conn, &event, &a, &pledge, false)
 }
 
 /// An event's agreements: all for admins, a charity's own for a charity.

@@ -98,7 +98,14 @@ pub fn check(
         }
     };
     let held_on = match NaiveDate::parse_from_str(input.held_on.trim(), "%Y-%m-%d") {
-        Ok(d) => Some(d),
+        Ok(d) if (2000..=2100).contains(&d.year()) => Some(d),
+        Ok(_) => {
+            errors.push(FieldError::new(
+                "held_on",
+                "活动日期须在 2000–2100 年之间 (date out of range)",
+            ));
+            None
+        }
         Err(_) => {
             errors.push(FieldError::new(
                 "held_on",
@@ -181,8 +188,9 @@ pub fn check(
         return Err(AppError::Validation(errors));
     }
     let region = region.expect("checked");
+    let (y, q) = parse_quarter(&quarter)
+        .ok_or_else(|| AppError::field("quarter", "季度格式为 2026Q4 (quarter like 2026Q4)"))?;
     let title = if title.is_empty() {
-        let (y, q) = parse_quarter(&quarter).expect("checked");
         format!(
             "{} {y} 年第{}季度资源对接会",
             region_label(region.as_str()),
@@ -213,15 +221,26 @@ fn only_admin(who: &Identity) -> Result<(), AppError> {
     }
 }
 
+fn past_date() -> AppError {
+    AppError::field(
+        "held_on",
+        "活动日期不能早于今天 (the event date is in the past)",
+    )
+}
+
 /// Creates a draft event.
 pub fn create(
     conn: &mut DbConnection,
     who: &Identity,
     input: &EventInput,
+    today: NaiveDate,
 ) -> Result<EventRow, AppError> {
     only_admin(who)?;
     let names = crate::domain::region_names::names(conn)?;
     let c = check(input, |code| names.label(code))?;
+    if c.held_on < today {
+        return Err(past_date());
+    }
     conn.transaction(|conn| {
         lock_for_write(conn)?;
         let taken: i64 = events::table
@@ -269,6 +288,7 @@ pub fn update(
     sender: &Sender,
     ref_code: &str,
     input: &EventInput,
+    today: NaiveDate,
 ) -> Result<EventRow, AppError> {
     only_admin(who)?;
     let names = crate::domain::region_names::names(conn)?;
@@ -285,11 +305,31 @@ pub fn update(
         input.region = e.region.clone();
         input.quarter = e.quarter.clone();
         let c = check(&input, |code| names.label(code))?;
+        if c.held_on != e.held_on && c.held_on < today {
+            return Err(past_date());
+        }
+        if e.status != "draft" {
+            // Published texts stay free of personal data.
+            let people = super::privacy::names_in(conn, &e.region)?;
+            let errors: Vec<FieldError> = [("title", &c.title), ("description", &c.description)]
+                .into_iter()
+                .filter_map(|(f, t)| super::privacy::check_text(f, t, &people).err())
+                .collect();
+            if !errors.is_empty() {
+                return Err(AppError::Validation(errors));
+            }
+        }
         let moved = c.held_on != e.held_on
             || c.starts_at != e.starts_at
             || c.ends_at != e.ends_at
             || c.venue != e.venue;
-        let version = if moved { e.version + 1 } else { e.version };
+        // A published event's version counts the changes its invited
+        // charities were told of; a draft's changes tell nobody.
+        let version = if moved && e.status == "published" {
+            e.version + 1
+        } else {
+            e.version
+        };
         diesel::update(events::table.find(e.id))
             .set((
                 events::title.eq(&c.title),
@@ -337,6 +377,12 @@ pub fn transition(
     today: NaiveDate,
 ) -> Result<EventRow, AppError> {
     only_admin(who)?;
+    if !["published", "held", "closed"].contains(&to) {
+        return Err(AppError::field(
+            "status",
+            "状态须为 published、held 或 closed (unknown status)",
+        ));
+    }
     conn.transaction(|conn| {
         lock_for_write(conn)?;
         let e = event_or_404(conn, ref_code)?;
@@ -353,6 +399,12 @@ pub fn transition(
                         "需求清单为空：请先汇总并检查需求清单再发布 (compile the need list before publishing)"
                             .into(),
                     ));
+                }
+                if e.held_on < today {
+                    return Err(AppError::Conflict(format!(
+                        "活动日期 {} 已过，请先修改日期再发布 (the event date has passed)",
+                        e.held_on
+                    )));
                 }
                 super::privacy::check_event(conn, &e)?;
                 diesel::update(events::table.find(e.id))
@@ -425,6 +477,7 @@ pub fn proposals(conn: &mut DbConnection, today: NaiveDate) -> Result<Vec<Propos
         .inner_join(households::table)
         .filter(needs::status.eq("open"))
         .filter(households::status.eq("active"))
+        .filter(households::consent.eq(true))
         .select(households::region)
         .load(conn)?;
     let mut per_street: std::collections::BTreeMap<String, i64> = Default::default();

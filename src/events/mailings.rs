@@ -193,6 +193,18 @@ pub fn invite(
     Ok(queued)
 }
 
+/// Midnight of `day` in the server's time zone, as the UTC time stored in
+/// the database.
+fn local_midnight_utc(day: NaiveDate) -> chrono::NaiveDateTime {
+    use chrono::TimeZone;
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight");
+    chrono::Local
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.naive_utc())
+        .unwrap_or(midnight)
+}
+
 /// Reminders for the published events of the next three days.
 fn remind(conn: &mut DbConnection, sender: &Sender, today: NaiveDate) -> Result<usize, AppError> {
     let soon: Vec<EventRow> = events::table
@@ -206,9 +218,7 @@ fn remind(conn: &mut DbConnection, sender: &Sender, today: NaiveDate) -> Result<
         let e = view(conn, &event, false)?;
         // The reminder window opens REMIND_DAYS before the event; a charity
         // invited (for this version) after it opened has just been told.
-        let window = (event.held_on - chrono::Duration::days(REMIND_DAYS))
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight");
+        let window = local_midnight_utc(event.held_on - chrono::Duration::days(REMIND_DAYS));
         for r in participants(conn, &event)? {
             let key = format!("remind:{}:{}:v{}", event.ref_code, r.id, event.version);
             let invite = format!("invite:{}:{}:v{}", event.ref_code, r.id, event.version);
@@ -275,7 +285,6 @@ fn unfulfilled(
     conn: &mut DbConnection,
     event: &EventRow,
 ) -> Result<Vec<(AgreementView, Recipient)>, AppError> {
-    let admin = Identity::system();
     let rows: Vec<(String, i64, String, String)> = agreement_table::table
         .inner_join(pledges::table.inner_join(organisations::table))
         .filter(agreement_table::event_id.eq(event.id))
@@ -289,7 +298,7 @@ fn unfulfilled(
         .load(conn)?;
     let mut out = Vec::new();
     for (number, id, name, email) in rows {
-        let a = agreements::view(conn, &admin, &number)?;
+        let a = agreements::anonymous(conn, &number)?;
         if pending(&a) > 0 {
             out.push((a, Recipient { id, name, email }));
         }

@@ -31,7 +31,7 @@ static FOR_WHOM: LazyLock<Regex> = LazyLock::new(|| {
 static LEADING_VERB: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(申请|申领|需要|希望|寻求|请求|急需|办理)").expect("regex"));
 static REFS_AND_NUMBERS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b[HNR]-\d+|\d{5,}[\dXx]?").expect("regex"));
+    LazyLock::new(|| Regex::new(r"(?i)[HNR]-[A-Z0-9-]*\d|\d{5,}[\dXx]?").expect("regex"));
 
 /// A need's title as a list item: the framing and any reference or long
 /// number dropped; the dimension's name when what is left would name a
@@ -276,6 +276,9 @@ pub fn edit_item(
                 "title",
                 "清单发布后不能修改标题和服务对象 (title and group are fixed once published)",
             ));
+        } else if let Err(e) = privacy::check_text("title", title, &names) {
+            // Shown again (un-hidden): checked again.
+            errors.push(e);
         }
         if note.chars().count() > 200 {
             errors.push(FieldError::new(

@@ -246,7 +246,8 @@ pub fn create(
 }
 
 /// The pledging charity (or an admin) withdraws a pledge not yet signed.
-pub fn withdraw(conn: &mut DbConnection, who: &Identity, number: &str) -> Result<(), AppError> {
+/// Returns the event's ref.
+pub fn withdraw(conn: &mut DbConnection, who: &Identity, number: &str) -> Result<String, AppError> {
     conn.transaction(|conn| {
         lock_for_write(conn)?;
         let p = find(conn, number)?;
@@ -266,7 +267,10 @@ pub fn withdraw(conn: &mut DbConnection, who: &Identity, number: &str) -> Result
                 pledges::updated_at.eq(Utc::now().naive_utc()),
             ))
             .execute(conn)?;
-        Ok(())
+        Ok(crate::db::schema::events::table
+            .find(p.event_id)
+            .select(crate::db::schema::events::ref_code)
+            .first(conn)?)
     })
 }
 

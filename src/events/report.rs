@@ -78,6 +78,15 @@ pub fn build(
     of_event(conn, &event)
 }
 
+/// The server's calendar day of a UTC time stored in the database.
+fn local_day(at: NaiveDateTime) -> NaiveDate {
+    use chrono::TimeZone;
+    chrono::Utc
+        .from_utc_datetime(&at)
+        .with_timezone(&chrono::Local)
+        .date_naive()
+}
+
 pub fn of_event(conn: &mut DbConnection, event: &EventRow) -> Result<EventReport, AppError> {
     let fulfilled_by = event.held_on + Duration::days(FULFILLED_WITHIN_DAYS);
     let items = items_of(conn, event.id)?;
@@ -179,7 +188,7 @@ pub fn of_event(conn: &mut DbConnection, event: &EventRow) -> Result<EventReport
         let in_time = status == "fulfilled"
             && fulfilled_at
                 .get(referral_id)
-                .is_some_and(|at| at.date() <= fulfilled_by);
+                .is_some_and(|at| local_day(*at) <= fulfilled_by);
         let pending = matches!(status.as_str(), "referred" | "accepted");
         let add = |f: &mut Figures| {
             f.signed += 1;

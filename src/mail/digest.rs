@@ -108,6 +108,11 @@ pub fn plan(conn: &mut DbConnection, sender: &Sender, day: NaiveDate) -> Result<
             continue;
         }
         let total = rows.len();
+        let households = rows
+            .iter()
+            .map(|r| r.0.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len();
         let lines: Vec<DigestLine> = rows
             .into_iter()
             .take(LISTED)
@@ -130,7 +135,7 @@ pub fn plan(conn: &mut DbConnection, sender: &Sender, day: NaiveDate) -> Result<
         let letter = Letter {
             to: email,
             to_name: name.to_string(),
-            subject: format!("政策找人：{total} 户家庭新符合政策条件（{day}）"),
+            subject: format!("政策找人：{households} 户家庭有 {total} 条新提醒（{day}）"),
             text: render(&DigestText {
                 name,
                 day,

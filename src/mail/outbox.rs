@@ -6,6 +6,7 @@
 
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::Connection;
 use serde::Serialize;
 
 use super::compose::{compose, Letter};
@@ -97,45 +98,60 @@ pub fn enqueue(
     }
     let composed = compose(from, letter)?;
     let at = now();
-    diesel::insert_into(outbox::table)
-        .values(NewRow {
-            kind,
-            dedupe_key,
-            recipient: &letter.to,
-            subject: &letter.subject,
-            body_text: &letter.text,
-            raw: &composed.raw,
-            message_id: &composed.message_id,
-            status: "pending",
-            attempts: 0,
-            next_attempt_at: at,
-            last_error: "",
-            created_at: at,
-        })
-        .execute(conn)?;
-    Ok(true)
+    // In a savepoint: if another transaction queued the same key meanwhile,
+    // the unique key refuses this row and only the savepoint is undone (a
+    // failed statement would otherwise abort a PostgreSQL transaction).
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(outbox::table)
+            .values(NewRow {
+                kind,
+                dedupe_key,
+                recipient: &letter.to,
+                subject: &letter.subject,
+                body_text: &letter.text,
+                raw: &composed.raw,
+                message_id: &composed.message_id,
+                status: "pending",
+                attempts: 0,
+                next_attempt_at: at,
+                last_error: "",
+                created_at: at,
+            })
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// Claims up to `limit` due messages for this worker: pending ones whose
-/// time has come, and ones whose earlier claim expired.
-pub fn claim_due(conn: &mut DbConnection, limit: i64) -> Result<Vec<OutboxRow>, AppError> {
+/// Claims the next due message for this worker: a pending one whose time
+/// has come, or one whose earlier claim expired. The claim is a conditional
+/// update, so of two workers only one gets a message; it lasts
+/// `CLAIM_SECS`, ample for one SMTP transaction.
+pub fn claim_next(conn: &mut DbConnection) -> Result<Option<OutboxRow>, AppError> {
     let at = now();
-    let candidates: Vec<i64> = outbox::table
-        .filter(
-            outbox::status
-                .eq("pending")
-                .and(outbox::next_attempt_at.le(at))
-                .or(outbox::status
-                    .eq("sending")
-                    .and(outbox::claimed_until.lt(at))),
-        )
-        .order(outbox::id.asc())
-        .limit(limit)
-        .select(outbox::id)
-        .load(conn)?;
-    let mut claimed = Vec::new();
-    for id in candidates {
-        // Conditional: if another worker claimed it first, nothing changes.
+    for _ in 0..5 {
+        let candidate: Option<i64> = outbox::table
+            .filter(
+                outbox::status
+                    .eq("pending")
+                    .and(outbox::next_attempt_at.le(at))
+                    .or(outbox::status
+                        .eq("sending")
+                        .and(outbox::claimed_until.lt(at))),
+            )
+            .order(outbox::id.asc())
+            .select(outbox::id)
+            .first(conn)
+            .optional()?;
+        let Some(id) = candidate else {
+            return Ok(None);
+        };
         let n = diesel::update(
             outbox::table.filter(outbox::id.eq(id)).filter(
                 outbox::status.eq("pending").or(outbox::status
@@ -149,15 +165,16 @@ pub fn claim_due(conn: &mut DbConnection, limit: i64) -> Result<Vec<OutboxRow>, 
         ))
         .execute(conn)?;
         if n == 1 {
-            claimed.push(
+            return Ok(Some(
                 outbox::table
                     .find(id)
                     .select(OutboxRow::as_select())
                     .first(conn)?,
-            );
+            ));
         }
+        // Another worker took it: look again.
     }
-    Ok(claimed)
+    Ok(None)
 }
 
 pub fn mark_sent(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {

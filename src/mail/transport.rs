@@ -65,20 +65,34 @@ impl Mailer {
             unreachable: false,
         })?;
         match self {
-            Mailer::Smtp(smtp) => smtp.send_raw(&envelope, raw).map(|_| ()).map_err(|e| {
-                let permanent = e.is_permanent();
-                SendError {
-                    message: e.to_string(),
-                    permanent,
-                    unreachable: !permanent && !e.is_transient(),
-                }
-            }),
+            Mailer::Smtp(smtp) => smtp
+                .send_raw(&envelope, raw)
+                .map(|_| ())
+                .map_err(|e| classify(&e)),
             Mailer::Files(dir) => write_file(dir, message_id, raw).map_err(|e| SendError {
                 message: format!("{}: {e}", dir.display()),
                 permanent: false,
                 unreachable: true,
             }),
         }
+    }
+}
+
+/// How a failed SMTP attempt counts.
+/// - Unreachable (the message was never offered, no attempt is counted):
+///   the connection could not be made (lettre's connection errors, raised
+///   only while connecting), or the server said 421 (closing, try later).
+/// - Permanent: any other 5xx reply.
+/// - Otherwise (4xx, a connection lost mid-session, a timeout waiting for a
+///   reply) an attempt is counted and retried after the backoff; after the
+///   last attempt the message is marked failed for an admin to see.
+fn classify(e: &lettre::transport::smtp::Error) -> SendError {
+    let message = e.to_string();
+    let closing = e.status().is_some_and(|c| c.to_string() == "421");
+    SendError {
+        permanent: e.is_permanent(),
+        unreachable: closing || message.starts_with("Connection error"),
+        message,
     }
 }
 

@@ -1,9 +1,9 @@
 //! The postman: delivers the outbox in the background. Every tick (or at
-//! once when woken after a message was queued) it claims due messages and
-//! sends them one by one. When the server cannot be reached, the rest of
-//! the batch is given back untried and the worker waits before the next
-//! try, so an outage costs no attempts and loses nothing; when the server
-//! is back every message is delivered, once. Every `mail_plan_secs` it also
+//! once when woken after a message was queued) it claims due messages one
+//! at a time and sends each. When the server cannot be reached, the message
+//! is given back untried and the worker waits before the next try, so an
+//! outage costs no attempts and loses nothing; when the server is back
+//! every message is delivered, once. Every `mail_plan_secs` it also
 //! queues what is due by the calendar: event reminders and follow-ups,
 //! and the advisers' daily alert digests.
 
@@ -20,7 +20,7 @@ use crate::config::Settings;
 use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
 
-/// Messages claimed per batch.
+/// Messages sent per round at most.
 const BATCH: i64 = 50;
 
 pub struct Postman {
@@ -60,12 +60,14 @@ impl Postman {
         self.wake.notify_one();
     }
 
-    /// Claims due messages and sends them.
+    /// Sends due messages one at a time (each claimed just before it is
+    /// sent), up to a batch; stops early when the server is unreachable.
     pub fn deliver(&self, conn: &mut DbConnection) -> Result<Round, AppError> {
         let mut round = Round::default();
-        let batch = outbox::claim_due(conn, BATCH)?;
-        let mut rows = batch.iter();
-        for row in rows.by_ref() {
+        for _ in 0..BATCH {
+            let Some(row) = outbox::claim_next(conn)? else {
+                break;
+            };
             match self.mailer.send(
                 &row.message_id,
                 &row.recipient,
@@ -73,11 +75,21 @@ impl Postman {
                 row.raw.as_bytes(),
             ) {
                 Ok(()) => {
-                    outbox::mark_sent(conn, row.id)?;
+                    // Delivered: record it, trying again if the database is
+                    // briefly busy, so the message is not sent a second time.
+                    let mut recorded = outbox::mark_sent(conn, row.id);
+                    for _ in 0..5 {
+                        if recorded.is_ok() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(200));
+                        recorded = outbox::mark_sent(conn, row.id);
+                    }
+                    recorded?;
                     round.sent += 1;
                 }
                 Err(e) if e.unreachable => {
-                    // Nothing was offered: give this one and the rest back.
+                    // Never offered: give it back untried.
                     round.unreachable = true;
                     let delay = chrono::Duration::seconds(self.retry_base_secs.max(1) as i64);
                     outbox::release(conn, row.id, delay, &e.message)?;
@@ -85,19 +97,10 @@ impl Postman {
                 }
                 Err(e) => {
                     tracing::warn!(id = row.id, error = %e.message, "mail delivery failed");
-                    outbox::mark_failed(conn, row, &e.message, e.permanent, self.retry_base_secs)?;
+                    outbox::mark_failed(conn, &row, &e.message, e.permanent, self.retry_base_secs)?;
                     round.failed += 1;
                 }
             }
-        }
-        for row in rows {
-            let delay = chrono::Duration::seconds(self.retry_base_secs.max(1) as i64);
-            outbox::release(
-                conn,
-                row.id,
-                delay,
-                "服务器暂不可达，稍后重试 (server unreachable)",
-            )?;
         }
         Ok(round)
     }
@@ -163,7 +166,12 @@ pub fn spawn(postman: Arc<Postman>, pool: DbPool) {
                         tracing::warn!(error = %e, "mail worker failed; retrying");
                     }
                 }
-                Err(_) => return,
+                // The blocking task panicked or was cancelled: say so and
+                // carry on (the loop ends when the postman is dropped).
+                Err(e) => {
+                    failures += 1;
+                    tracing::error!(error = %e, "mail worker step failed; retrying");
+                }
             }
         }
     });

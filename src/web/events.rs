@@ -166,7 +166,7 @@ async fn create(
     let form = input_of(&data);
     let (actor, attempt) = (who.clone(), form.clone());
     match state
-        .db(move |conn| lifecycle::create(conn, &actor, &attempt))
+        .db(move |conn| lifecycle::create(conn, &actor, &attempt, today()))
         .await
     {
         Ok(e) => Ok(redirect(&format!("/events/{}?done=created", e.ref_code))),
@@ -216,7 +216,7 @@ async fn edit(
     let (actor, attempt, rr) = (who.clone(), form.clone(), r.clone());
     let sender = state.postman.sender.clone();
     match state
-        .db(move |conn| lifecycle::update(conn, &actor, &sender, &rr, &attempt))
+        .db(move |conn| lifecycle::update(conn, &actor, &sender, &rr, &attempt, today()))
         .await
     {
         Ok(_) => {
@@ -504,8 +504,7 @@ async fn withdraw(
     let data = FormData::parse(&body);
     csrf::verify(&req, &data.csrf())?;
     let number = path.into_inner();
-    let event = data.get("event");
-    state
+    let event = state
         .db(move |conn| pledges::withdraw(conn, &who, &number))
         .await?;
     Ok(redirect(&format!(

@@ -187,6 +187,15 @@ async fn an_event_runs_from_need_list_to_report(app: TestApp) {
         )
         .await;
     assert_eq!(status, 200, "{published}");
+    assert_eq!(published["version"], 1);
+    // Once published, an edit naming someone is refused.
+    let mut edit = event_input();
+    edit["description"] = json!("请周美玲家属到场");
+    let (status, body) = app
+        .put(&format!("/api/v1/events/{r}"), Some(&admin), &edit)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["details"][0]["field"], "description");
     // Public now, anonymised, on the API and the page.
     let (status, public) = app.get(&format!("/api/v1/events/{r}"), None).await;
     assert_eq!(status, 200);
@@ -298,6 +307,15 @@ async fn an_event_runs_from_need_list_to_report(app: TestApp) {
         )
         .await;
     assert_eq!(status, 422, "a need of another item: {body}");
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/events/{r}/agreements"),
+            Some(&admin),
+            &json!({"pledge": pledge_no, "needs": needs, "charity_signatory": "钱主任",
+                    "note": "陈志强先上岗"}),
+        )
+        .await;
+    assert_eq!(status, 422, "the charity reads the note: {body}");
     let (status, agreement) = app
         .post(
             &format!("/api/v1/events/{r}/agreements"),
@@ -484,6 +502,14 @@ async fn event_rules_are_enforced(app: TestApp) {
         .map(|d| d["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["region", "ends_at", "venue"], "{body}");
+    // A year typed wrong, a day gone by: clear errors, no 500.
+    for (held_on, field) in [("0202-02-15", "held_on"), ("2020-01-15", "held_on")] {
+        let mut bad = event_input();
+        bad["held_on"] = json!(held_on);
+        let (status, body) = app.post("/api/v1/events", Some(&admin), &bad).await;
+        assert_eq!(status, 422, "{held_on}: {body}");
+        assert_eq!(body["error"]["details"][0]["field"], field, "{body}");
+    }
     let (status, event) = app
         .post("/api/v1/events", Some(&admin), &event_input())
         .await;
@@ -494,6 +520,15 @@ async fn event_rules_are_enforced(app: TestApp) {
         .post("/api/v1/events", Some(&admin), &event_input())
         .await;
     assert_eq!(status, 409);
+    // An unknown status is a field error.
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/events/{r}/status"),
+            Some(&admin),
+            &json!({"status": "done"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
     // Draft → held is not a move.
     let (status, body) = app
         .post(
