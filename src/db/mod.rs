@@ -5,6 +5,7 @@
 //! the SQLite pragmas, and which migration folder runs.
 
 pub mod change_log;
+pub mod lease;
 pub mod schema;
 
 use std::time::Duration;

@@ -383,6 +383,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(resources -> organisations (organisation_id));
@@ -437,4 +445,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     agreements,
     agreement_needs,
     outbox,
+    leases,
 );

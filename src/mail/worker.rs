@@ -32,7 +32,14 @@ pub struct Postman {
     plan_every: Duration,
     wake: Notify,
     last_planned: std::sync::Mutex<Option<Instant>>,
+    /// This instance as a lease holder: only the holder of the mail lease
+    /// plans and delivers.
+    holder: String,
 }
+
+/// The mail worker's lease: renewed every step.
+pub const LEASE: &str = "mail-worker";
+const LEASE_SECS: i64 = 30;
 
 /// What one delivery round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +59,7 @@ impl Postman {
             plan_every: Duration::from_secs(settings.mail_plan_secs.max(1)),
             wake: Notify::new(),
             last_planned: Default::default(),
+            holder: crate::db::lease::holder_id(),
         })
     }
 
@@ -126,9 +134,13 @@ impl Postman {
         Ok(())
     }
 
-    /// One tick: plan, then deliver.
+    /// One tick: plan, then deliver — when this instance holds the lease.
     pub fn step(&self, pool: &DbPool) -> Result<Round, AppError> {
         let mut conn = pool.get()?;
+        let lease = chrono::Duration::seconds(LEASE_SECS);
+        if !crate::db::lease::acquire(&mut conn, LEASE, &self.holder, lease)? {
+            return Ok(Round::default());
+        }
         self.plan(&mut conn)?;
         self.deliver(&mut conn)
     }
@@ -137,12 +149,16 @@ impl Postman {
 /// Runs the postman while the server runs.
 pub fn spawn(postman: Arc<Postman>, pool: DbPool) {
     tracing::info!(to = %postman.mailer.describe(), "mail worker started");
+    let holder = postman.holder.clone();
     let postman = Arc::downgrade(&postman);
     actix_web::rt::spawn(async move {
         let mut failures = 0u32;
         let mut pause = Duration::from_millis(1_000);
         loop {
-            let Some(p) = postman.upgrade() else { return };
+            let Some(p) = postman.upgrade() else {
+                crate::db::lease::release_in_background(pool, LEASE, holder);
+                return;
+            };
             // Sleep for the pause, or less when a message is queued.
             tokio::select! {
                 _ = p.wake.notified() => {}

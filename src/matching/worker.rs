@@ -16,10 +16,21 @@ use crate::eligibility::rulebook::RuleBook;
 use crate::error::AppError;
 
 /// The scanner's state: the facts table and how far the change log has been
-/// followed for resources.
-#[derive(Default)]
+/// followed for resources. Only the instance holding the "scanner" lease
+/// scans; the others wait, and take over when it lapses.
 pub struct Scanner {
     state: Mutex<Option<(FactsTable, i64)>>,
+    holder: String,
+}
+
+/// The scanner's lease: renewed every step (once a second).
+pub const LEASE: &str = "policy-scanner";
+const LEASE_SECS: i64 = 30;
+
+impl Default for Scanner {
+    fn default() -> Scanner {
+        Scanner::new(crate::db::lease::holder_id())
+    }
 }
 
 fn today() -> chrono::NaiveDate {
@@ -27,14 +38,28 @@ fn today() -> chrono::NaiveDate {
 }
 
 impl Scanner {
-    /// One step: the first of each day loads and scans everything; later
-    /// ones scan what changed since.
+    pub fn new(holder: String) -> Scanner {
+        Scanner {
+            state: Mutex::new(None),
+            holder,
+        }
+    }
+
+    /// One step: the first of each day (and the first after taking the
+    /// lease over) loads and scans everything; later ones scan what changed
+    /// since.
     pub fn step(&self, pool: &DbPool, rules: &RuleBook) -> Result<(), AppError> {
         let mut conn = pool.get()?;
         let mut guard = self
             .state
             .lock()
             .map_err(|_| AppError::Internal("scanner lock poisoned".into()))?;
+        let lease = chrono::Duration::seconds(LEASE_SECS);
+        if !crate::db::lease::acquire(&mut conn, LEASE, &self.holder, lease)? {
+            // Another instance scans; catch up in full if this one takes over.
+            *guard = None;
+            return Ok(());
+        }
         let day = today();
         let book = rules.current(&mut conn)?;
         let Some((table, resource_seq)) = guard.as_mut().filter(|(t, _)| t.day == day) else {
@@ -78,12 +103,16 @@ impl Scanner {
 
 /// Runs [`Scanner::step`] every second while the server runs.
 pub fn spawn(scanner: Arc<Scanner>, pool: DbPool, rules: Arc<RuleBook>) {
+    let holder = scanner.holder.clone();
     let scanner = Arc::downgrade(&scanner);
     actix_web::rt::spawn(async move {
         let mut failures = 0u32;
         loop {
             actix_web::rt::time::sleep(Duration::from_millis(1_000)).await;
-            let Some(s) = scanner.upgrade() else { return };
+            let Some(s) = scanner.upgrade() else {
+                crate::db::lease::release_in_background(pool, LEASE, holder);
+                return;
+            };
             let (p, r) = (pool.clone(), rules.clone());
             match web::block(move || s.step(&p, &r)).await {
                 Ok(Ok(())) => failures = 0,
@@ -93,7 +122,10 @@ pub fn spawn(scanner: Arc<Scanner>, pool: DbPool, rules: Arc<RuleBook>) {
                         tracing::warn!(error = %e, "policy scan failed; retrying");
                     }
                 }
-                Err(_) => return,
+                Err(e) => {
+                    failures += 1;
+                    tracing::error!(error = %e, "policy scan step failed; retrying");
+                }
             }
         }
     });

@@ -10,6 +10,7 @@ mod helpers;
 mod household_pages;
 mod households;
 mod import;
+mod instances;
 mod mail;
 mod pages;
 mod privacy;
