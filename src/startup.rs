@@ -278,6 +278,13 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
         rules: rules.clone(),
         scanner: scanner.clone(),
     });
+    // Prometheus metrics at /metrics: request counts and latencies by
+    // method, route pattern (never the concrete path) and status.
+    let metrics = actix_web_prom::PrometheusMetricsBuilder::new("aidmatch")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNKNOWN")
+        .build()
+        .map_err(|e| AppError::Internal(format!("metrics: {e}")))?;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -292,6 +299,7 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
             .wrap(security_headers())
             .wrap(NormalizePath::new(TrailingSlash::Trim))
             .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
+            .wrap(metrics.clone())
             .configure(api::configure)
             .configure(pages::configure)
             .default_service(web::to(pages::not_found))

@@ -125,3 +125,32 @@ async fn background_work_moves_to_the_instance_left(app: TestApp) {
     assert_eq!(list.len(), 2, "{list:?}");
     second.stop().await;
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route() {
+    let app = crate::helpers::try_spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let (status, _) = app.get("/api/v1/resources/search?q=助餐", None).await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = app.get("/api/v1/resources/P-NOT-THERE", None).await;
+    assert_eq!(status, 404);
+    let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("aidmatch_http_requests_total{")
+                && l.contains("endpoint=\"/api/v1/resources/search\"")
+                && l.contains("status=\"200\"")
+        })
+        .unwrap_or_else(|| panic!("no counter for the search route: {text}"));
+    assert!(line.ends_with(" 3"), "{line}");
+    assert!(text.contains("aidmatch_http_requests_duration_seconds_bucket"));
+    // Route patterns, never concrete paths (no refs in labels).
+    assert!(text.contains("endpoint=\"/api/v1/resources/{ref}\""), "{text}");
+    assert!(!text.contains("P-NOT-THERE"));
+}
