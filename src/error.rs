@@ -56,6 +56,33 @@ fn describe_fields(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
+/// Whether a database error means the database went away (PostgreSQL
+/// restarting or unreachable) rather than a fault of the request: such
+/// requests get 503, and the pool replaces the connection.
+fn connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "the database system is shutting down",
+                "the database system is starting up",
+                "the database system is in recovery mode",
+                "no connection to the server",
+                "connection to server",
+                "SSL connection has been closed",
+            ]
+            .iter()
+            .any(|p| m.contains(p))
+        }
+        _ => false,
+    }
+}
+
 impl AppError {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Validation(vec![FieldError::new(field, message)])
@@ -84,6 +111,7 @@ impl AppError {
                 _,
             )) => "conflict",
             AppError::Connection(_) | AppError::Pool(_) => "unavailable",
+            AppError::Database(e) if connection_lost(e) => "unavailable",
             AppError::Database(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -96,11 +124,14 @@ impl AppError {
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
             )) => "记录已存在 (already exists)".into(),
+            AppError::Database(e) if connection_lost(e) => {
+                "数据库暂不可用，请稍后重试 (database unavailable, try again shortly)".into()
+            }
             AppError::Database(_) | AppError::Internal(_) => {
                 "服务器内部错误 (internal server error)".into()
             }
             AppError::Connection(_) | AppError::Pool(_) => {
-                "数据库暂不可用 (database unavailable)".into()
+                "数据库暂不可用，请稍后重试 (database unavailable, try again shortly)".into()
             }
             other => other.to_string(),
         }

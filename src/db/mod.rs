@@ -75,12 +75,30 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
 /// derived `establish` would let SQLite accept any string as a file name).
 pub fn establish(url: &str) -> Result<DbConnection, AppError> {
     let conn = match Backend::of_url(url) {
-        Backend::Postgresql => DbConnection::Postgresql(diesel::PgConnection::establish(url)?),
+        Backend::Postgresql => {
+            DbConnection::Postgresql(diesel::PgConnection::establish(&with_connect_timeout(url))?)
+        }
         Backend::Sqlite => DbConnection::Sqlite(diesel::SqliteConnection::establish(
             url.trim_start_matches("sqlite://"),
         )?),
     };
     Ok(conn)
+}
+
+/// Seconds to wait for PostgreSQL to accept a connection, unless the URL
+/// says otherwise: while the server is down, requests fail fast with 503.
+const PG_CONNECT_TIMEOUT_SECS: u32 = 5;
+
+/// `url` with libpq's `connect_timeout` added when it has none.
+fn with_connect_timeout(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if !u.query_pairs().any(|(k, _)| k == "connect_timeout") => {
+            u.query_pairs_mut()
+                .append_pair("connect_timeout", &PG_CONNECT_TIMEOUT_SECS.to_string());
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// Opens connections for the pool with [`establish`].
@@ -126,7 +144,9 @@ pub fn connect_pool(url: &str) -> Result<DbPool, AppError> {
     }
     Pool::builder()
         .max_size(max)
-        .connection_timeout(Duration::from_secs(15))
+        // A request waits at most this long for a connection; then it gets
+        // 503 "数据库暂不可用" instead of hanging while the database is down.
+        .connection_timeout(Duration::from_secs(5))
         .connection_customizer(Box::new(ConnectionSetup))
         .build(Manager {
             url: url.to_string(),
@@ -160,4 +180,25 @@ pub fn lock_for_write(conn: &mut DbConnection) -> Result<(), AppError> {
 pub fn ping(conn: &mut DbConnection) -> Result<(), AppError> {
     conn.batch_execute("SELECT 1")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_get_a_connect_timeout() {
+        assert_eq!(
+            with_connect_timeout("postgres://u@127.0.0.1:5432/db"),
+            "postgres://u@127.0.0.1:5432/db?connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?sslmode=disable"),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?connect_timeout=1"),
+            "postgres://u@h/db?connect_timeout=1"
+        );
+    }
 }

@@ -151,6 +151,9 @@ async fn metrics_count_requests_by_route() {
     assert!(line.ends_with(" 3"), "{line}");
     assert!(text.contains("aidmatch_http_requests_duration_seconds_bucket"));
     // Route patterns, never concrete paths (no refs in labels).
-    assert!(text.contains("endpoint=\"/api/v1/resources/{ref}\""), "{text}");
+    assert!(
+        text.contains("endpoint=\"/api/v1/resources/{ref}\""),
+        "{text}"
+    );
     assert!(!text.contains("P-NOT-THERE"));
 }

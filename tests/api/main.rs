@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod bundles;
 mod events;
+mod faults;
 mod helpers;
 mod household_pages;
 mod households;
