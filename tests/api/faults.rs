@@ -32,6 +32,8 @@ fn restart_postgres() {
     cluster("start");
 }
 
+type Seen = (Duration, u16, Duration, String);
+
 #[actix_web::test]
 #[ignore = "restarts the PostgreSQL cluster; run alone (scripts/test does)"]
 async fn postgres_restarted_under_load_is_survived() {
@@ -43,8 +45,8 @@ async fn postgres_restarted_under_load_is_survived() {
         .await
         .expect("AIDMATCH_TEST_POSTGRES must be set");
     let admin = app.token("admin").await;
-    // (elapsed since start, status, latency, body) of every request.
-    let seen: Arc<Mutex<Vec<(Duration, u16, Duration, String)>>> = Default::default();
+    // Every request: (elapsed since start, status, latency, body).
+    let seen: Arc<Mutex<Vec<Seen>>> = Default::default();
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut workers = Vec::new();
