@@ -110,7 +110,7 @@ fn main() {
         )
         .expect("empty");
         let t = Instant::now();
-        generate_households(&mut conn, n_households, 7, |_, _| {}).expect("households");
+        generate_households(&mut conn, n_households, 7, None, |_, _| {}).expect("households");
         println!(
             "generated {n_households} households in {:.1} s",
             t.elapsed().as_secs_f64()

@@ -1,5 +1,10 @@
-//! Synthetic catalogues for benchmarks: many resources whose titles and
-//! texts are recombined from the demo catalogue, written in bulk.
+//! Synthetic data for trials and benchmarks (`aidmatch gen`): resources
+//! whose titles and texts are recombined from the demo catalogue,
+//! households with plausible ages, incomes, disabilities and work (and,
+//! given the data key, valid encrypted ID and phone numbers), and policies
+//! whose rules vary the demo policies'. Written in batches of 500 rows, each
+//! with its change-log entry so running servers pick them up; numbering
+//! continues after what earlier runs wrote.
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -8,9 +13,21 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
+use crate::db::change_log;
 use crate::db::schema::resources;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::privacy::DataCipher;
+
+/// The number after the highest `prefix` ref of a ref column (refs are
+/// zero-padded, so they sort as numbers).
+fn first_number(refs: &[String], prefix: &str) -> usize {
+    refs.iter()
+        .filter_map(|r| r.strip_prefix(prefix)?.parse::<usize>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1
+}
 
 const REGIONS: &[&str] = &[
     "310000",
@@ -65,12 +82,19 @@ pub fn generate_resources(
     let mut rng = StdRng::seed_from_u64(seed);
     let now = Utc::now().naive_utc();
     let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let last: Vec<String> = resources::table
+        .filter(resources::ref_code.like("GEN-%"))
+        .order(resources::ref_code.desc())
+        .limit(1)
+        .select(resources::ref_code)
+        .load(conn)?;
+    let first = first_number(&last, "GEN-");
     let mut done = 0;
     while done < n {
         let batch = (n - done).min(500);
         let mut rows = Vec::with_capacity(batch);
         for i in 0..batch {
-            let number = done + i + 1;
+            let number = first + done + i;
             let a = demo.choose(&mut rng).expect("demo resources");
             let b = demo.choose(&mut rng).expect("demo resources");
             let region = REGIONS.choose(&mut rng).copied().unwrap_or("310000");
@@ -114,8 +138,9 @@ pub fn generate_resources(
                 diesel::insert_into(resources::table)
                     .values(row)
                     .execute(conn)?;
+                change_log::append(conn, "resource", &row.ref_code, "create")?;
             }
-            Ok::<_, diesel::result::Error>(())
+            Ok::<_, AppError>(())
         })?;
         done += batch;
         progress(done, n);
@@ -134,19 +159,52 @@ const STREETS: &[&str] = &[
     "320582-003-001",
 ];
 
-/// Writes `n` consented households (refs `GH-000001`…) with 1–5 members
-/// each: plausible ages, incomes, disabilities, health and work, no ID
-/// numbers or phones. Deterministic for a `seed`.
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "林", "高", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "建华", "志强", "美玲", "德明",
+    "丽华", "玉兰",
+];
+
+/// A member's valid ID number: region 310118, birth date, a sequence whose
+/// last digit's parity gives the sex, and the check character.
+fn id_number(birth: NaiveDate, male: bool, rng: &mut StdRng) -> String {
+    let seq = rng.gen_range(0..500) * 2 + u32::from(male);
+    let first17 = format!("310118{}{seq:03}", birth.format("%Y%m%d"));
+    let check = crate::households::id_number::check_char(first17.as_bytes());
+    format!("{first17}{check}")
+}
+
+/// Writes `n` consented households (refs `GH-000001`…, continuing after
+/// earlier runs) with 1–5 members each: Chinese names, plausible ages,
+/// incomes, disabilities, health and work. With `cipher`, each member also
+/// gets a valid ID number and the household a mobile number and an
+/// address, encrypted and hashed as the application stores them.
+/// Deterministic for a `seed`.
 pub fn generate_households(
     conn: &mut DbConnection,
     n: usize,
     seed: u64,
+    cipher: Option<&DataCipher>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<(), AppError> {
     use crate::db::schema::{households, members};
+    use crate::households::repository::{
+        id_lookup, phone_lookup, ADDRESS, CONTACT_PHONE, ID_NUMBER,
+    };
     let mut rng = StdRng::seed_from_u64(seed);
     let now = Utc::now().naive_utc();
     let today = Utc::now().date_naive();
+    let last: Vec<String> = households::table
+        .filter(households::ref_code.like("GH-%"))
+        .order(households::ref_code.desc())
+        .limit(1)
+        .select(households::ref_code)
+        .load(conn)?;
+    let first = first_number(&last, "GH-");
     let statuses = [
         "dibao",
         "low_income",
@@ -159,8 +217,32 @@ pub fn generate_households(
         let batch = (n - done).min(500);
         conn.transaction(|conn| {
             for i in 0..batch {
-                let number = done + i + 1;
+                let number = first + done + i;
                 let size = *[1, 1, 2, 2, 2, 3, 3, 4, 5].choose(&mut rng).unwrap_or(&2);
+                let surname = SURNAMES.choose(&mut rng).copied().unwrap_or("王");
+                let head = format!(
+                    "{surname}{}",
+                    GIVEN.choose(&mut rng).copied().unwrap_or("伟")
+                );
+                let street = STREETS
+                    .choose(&mut rng)
+                    .copied()
+                    .unwrap_or("310118-003-012");
+                let phone = format!(
+                    "13{}{:08}",
+                    rng.gen_range(0..10),
+                    rng.gen_range(0..100_000_000)
+                );
+                let address = format!(
+                    "上海市青浦区{}路{}弄{}号{}室",
+                    ["新桥", "香大", "华新", "赵巷", "徐泾"]
+                        .choose(&mut rng)
+                        .copied()
+                        .unwrap_or("新桥"),
+                    rng.gen_range(1..900),
+                    rng.gen_range(1..40),
+                    rng.gen_range(101..1200)
+                );
                 let mut status: Vec<&str> = Vec::new();
                 if rng.gen_bool(0.2) {
                     status.push(statuses.choose(&mut rng).copied().unwrap_or("dibao"));
@@ -174,15 +256,19 @@ pub fn generate_households(
                                 "rent": rng.gen_range(0..30) * 100},
                     "status": status,
                 });
+                let ref_code = format!("GH-{number:06}");
                 let id: i64 = diesel::insert_into(households::table)
                     .values((
-                        households::ref_code.eq(format!("GH-{number:06}")),
-                        households::region.eq(STREETS
-                            .choose(&mut rng)
-                            .copied()
-                            .unwrap_or("310118-003-012")),
-                        households::head_name.eq(format!("住户{number}")),
+                        households::ref_code.eq(&ref_code),
+                        households::region.eq(street),
+                        households::head_name.eq(&head),
+                        households::address_enc.eq(cipher.map(|c| c.encrypt(ADDRESS, &address))),
+                        households::contact_phone_enc
+                            .eq(cipher.map(|c| c.encrypt(CONTACT_PHONE, &phone))),
+                        households::contact_phone_hash.eq(cipher.map(|c| phone_lookup(c, &phone))),
                         households::consent.eq(true),
+                        households::consent_by.eq(Some("gen")),
+                        households::consent_at.eq(Some(now)),
                         households::profile.eq(profile.to_string()),
                         households::identified_on.eq(today),
                         households::status.eq("active"),
@@ -234,13 +320,37 @@ pub fn generate_households(
                         Some("retired") => Some(f64::from(rng.gen_range(10..50) * 100)),
                         _ => None,
                     };
+                    let male = rng.gen_bool(0.5);
+                    let name = if position == 0 {
+                        head.clone()
+                    } else {
+                        let family = if position == 1 && age >= 20 {
+                            SURNAMES.choose(&mut rng).copied().unwrap_or("李")
+                        } else {
+                            surname
+                        };
+                        format!(
+                            "{family}{}",
+                            GIVEN.choose(&mut rng).copied().unwrap_or("芳")
+                        )
+                    };
+                    let relation = match position {
+                        0 => "self",
+                        1 if age >= 20 => "spouse",
+                        _ => "child",
+                    };
+                    let id_number = cipher.map(|c| (c, id_number(birth, male, &mut rng)));
                     diesel::insert_into(members::table)
                         .values((
                             members::household_id.eq(id),
                             members::position.eq(position as i64),
-                            members::name.eq(format!("成员{position}")),
-                            members::relation.eq(if position == 0 { "self" } else { "child" }),
-                            members::sex.eq(if rng.gen_bool(0.5) { "M" } else { "F" }),
+                            members::name.eq(&name),
+                            members::id_number_enc
+                                .eq(id_number.as_ref().map(|(c, n)| c.encrypt(ID_NUMBER, n))),
+                            members::id_number_hash
+                                .eq(id_number.as_ref().map(|(c, n)| id_lookup(c, n))),
+                            members::relation.eq(relation),
+                            members::sex.eq(if male { "M" } else { "F" }),
                             members::birth_date.eq(birth),
                             members::disability_grade.eq(grade),
                             members::disability_type.eq((grade > 0).then_some("physical")),
@@ -252,6 +362,7 @@ pub fn generate_households(
                         ))
                         .execute(conn)?;
                 }
+                change_log::append(conn, "household", &ref_code, "create")?;
             }
             Ok::<_, AppError>(())
         })?;
@@ -261,7 +372,8 @@ pub fn generate_households(
     Ok(())
 }
 
-/// Writes `n` published policies (refs `GP-0001`…) whose rules are the
+/// Writes `n` published policies (refs `GP-000001`…, continuing after earlier
+/// runs) whose rules are the
 /// demo policies' rules with their thresholds varied, scoped to assorted
 /// regions.
 pub fn generate_policies(conn: &mut DbConnection, n: usize, seed: u64) -> Result<(), AppError> {
@@ -273,6 +385,13 @@ pub fn generate_policies(conn: &mut DbConnection, n: usize, seed: u64) -> Result
         .collect();
     let mut rng = StdRng::seed_from_u64(seed);
     let now = Utc::now().naive_utc();
+    let last: Vec<String> = resources::table
+        .filter(resources::ref_code.like("GP-%"))
+        .order(resources::ref_code.desc())
+        .limit(1)
+        .select(resources::ref_code)
+        .load(conn)?;
+    let first = first_number(&last, "GP-");
     // Numbers above 100 in a rule are thresholds (incomes, assets): vary them.
     fn vary(v: &Value, rng: &mut StdRng) -> Value {
         match v {
@@ -289,6 +408,8 @@ pub fn generate_policies(conn: &mut DbConnection, n: usize, seed: u64) -> Result
     }
     conn.transaction(|conn| {
         for i in 0..n {
+            let number = first + i;
+            let ref_code = format!("GP-{number:06}");
             let a = ruled
                 .choose(&mut rng)
                 .copied()
@@ -297,12 +418,12 @@ pub fn generate_policies(conn: &mut DbConnection, n: usize, seed: u64) -> Result
             let rule = vary(&a["eligibility"], &mut rng);
             diesel::insert_into(resources::table)
                 .values((
-                    resources::ref_code.eq(format!("GP-{:04}", i + 1)),
+                    resources::ref_code.eq(&ref_code),
                     resources::kind.eq("policy"),
                     resources::title.eq(format!(
                         "{}（{}）",
                         a["title"].as_str().unwrap_or("政策"),
-                        i + 1
+                        number
                     )),
                     resources::summary.eq(a["summary"].as_str().unwrap_or("")),
                     resources::body.eq(""),
@@ -322,7 +443,7 @@ pub fn generate_policies(conn: &mut DbConnection, n: usize, seed: u64) -> Result
                     resources::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            crate::db::change_log::append(conn, "resource", &format!("GP-{:04}", i + 1), "create")?;
+            change_log::append(conn, "resource", &ref_code, "create")?;
         }
         Ok(())
     })

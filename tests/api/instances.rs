@@ -157,3 +157,89 @@ async fn metrics_count_requests_by_route() {
     );
     assert!(!text.contains("P-NOT-THERE"));
 }
+
+#[actix_web::test]
+async fn gen_writes_realistic_data_that_servers_pick_up() {
+    let app = crate::helpers::try_spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let out = app.cli([
+        "gen",
+        "--resources",
+        "60",
+        "--households",
+        "40",
+        "--policies",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("已生成 60 项资源"), "{stdout}");
+    // Nothing asked for: an error, exit code 2.
+    let out = app.cli(["gen"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A second run continues the numbering.
+    let out = app.cli(["gen", "--households", "5", "--seed", "9"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The running server follows the change log: the resources are found.
+    let started = Instant::now();
+    loop {
+        let (_, found) = app.get("/api/v1/resources/search?q=GEN-000060", None).await;
+        let (_, listed) = app.get("/api/v1/resources?per_page=1&q=", None).await;
+        if listed["total"].as_i64().unwrap_or(0) >= 63 || found["total"].as_i64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{listed}");
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    let admin = app.token("admin").await;
+    let (status, list) = app
+        .get("/api/v1/households?per_page=100", Some(&admin))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["total"], 45, "{list}");
+    // An adviser reveals a generated member's ID number: valid, encrypted at
+    // rest, consistent with the recorded birth date and sex.
+    let adviser = app.token("adviser").await;
+    let (_, mine) = app
+        .get("/api/v1/households?per_page=100", Some(&adviser))
+        .await;
+    let h = mine["items"]
+        .as_array()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("a generated household in the adviser's street");
+    let r = h["ref"].as_str().unwrap();
+    let (status, full) = app
+        .get(&format!("/api/v1/households/{r}"), Some(&adviser))
+        .await;
+    assert_eq!(status, 200, "{full}");
+    let (status, revealed) = app
+        .post(
+            &format!("/api/v1/households/{r}/reveal"),
+            Some(&adviser),
+            &serde_json::json!({"field": "id_number", "member": 0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{revealed}");
+    let number = revealed["value"].as_str().unwrap();
+    let parsed = aidmatch::households::id_number::parse(number).expect("a valid ID number");
+    let member = &full["members"][0];
+    // Birth dates show only their year unless revealed.
+    assert_eq!(
+        parsed.birth_date.format("%Y").to_string(),
+        member["birth_date"].as_str().unwrap()[..4]
+    );
+    assert_eq!(parsed.sex, member["sex"].as_str().unwrap());
+    assert!(member["name"].as_str().unwrap().chars().count() >= 2);
+}
