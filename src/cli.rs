@@ -49,6 +49,20 @@ pub enum Command {
     /// Policy finds people: check every published policy against every
     /// household and bring the advisers' alerts up to date.
     Scan,
+    /// Back the database up into FILE, consistently, while servers run:
+    /// SQLite with `VACUUM INTO`, PostgreSQL with `pg_dump --format=custom`.
+    /// The data key (`<data dir>/data_key` or AIDMATCH_DATA_KEY) is not in
+    /// the backup: keep it safe separately, or personal data is lost.
+    Backup { file: PathBuf },
+    /// Restore a backup made by `aidmatch backup` over this installation's
+    /// database (stop the servers first). The search index is rebuilt at
+    /// the next start.
+    Restore {
+        file: PathBuf,
+        /// Confirm that the current database is replaced.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Write synthetic data for trials and benchmarks: published resources
     /// recombined from the demo catalogue, households with valid
     /// (encrypted) ID numbers and plausible ages and incomes, and policies.
@@ -257,6 +271,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 report.counts.withdrawn,
                 report.counts.unchanged,
                 started.elapsed().as_secs_f64()
+            );
+            Ok(0)
+        }
+        Command::Backup { file } => {
+            crate::db::backup::backup(&settings, &file)?;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "已备份 (backup written): {} · {:.1} MB",
+                file.display(),
+                size as f64 / 1_048_576.0
+            );
+            println!(
+                "提醒：个人信息密钥不在备份中，请另行安全保存 (keep the data key safe separately)"
+            );
+            Ok(0)
+        }
+        Command::Restore { file, yes } => {
+            if !yes {
+                eprintln!(
+                    "错误 (error): 恢复会覆盖当前数据库。请先停止服务，确认后加 --yes 重新运行 (restoring replaces the database: stop the servers and add --yes)"
+                );
+                return Ok(2);
+            }
+            crate::db::backup::restore(&settings, &file)?;
+            println!(
+                "已从 {} 恢复 (restored)；下次启动时将重建搜索索引 (the search index is rebuilt at the next start)",
+                file.display()
             );
             Ok(0)
         }

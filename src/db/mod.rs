@@ -4,6 +4,7 @@
 //! Everything backend-specific lives in this file: how a URL picks a backend,
 //! the SQLite pragmas, and which migration folder runs.
 
+pub mod backup;
 pub mod change_log;
 pub mod lease;
 pub mod schema;

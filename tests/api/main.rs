@@ -3,6 +3,7 @@
 
 mod alerts;
 mod auth;
+mod backup;
 mod browser;
 mod bundles;
 mod events;
