@@ -258,12 +258,13 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
     let search = open_search(&settings, &pool)?;
     spawn_index_sync(&search, pool.clone());
     let rules: Arc<crate::eligibility::rulebook::RuleBook> = Default::default();
-    let scanner: Arc<crate::matching::worker::Scanner> = Default::default();
+    let holder = crate::db::lease::holder_id(&settings.data_dir);
+    let scanner = Arc::new(crate::matching::worker::Scanner::new(holder.clone()));
     if settings.background_scan {
         crate::matching::worker::spawn(scanner.clone(), pool.clone(), rules.clone());
     }
     let postman =
-        Arc::new(crate::mail::worker::Postman::new(&settings).map_err(AppError::Internal)?);
+        Arc::new(crate::mail::worker::Postman::new(&settings, holder).map_err(AppError::Internal)?);
     if settings.background_mail {
         crate::mail::worker::spawn(postman.clone(), pool.clone());
     }

@@ -13,18 +13,16 @@ use super::schema::leases;
 use super::DbConnection;
 use crate::error::AppError;
 
-/// This process's name as a lease holder: host, process id and a random
-/// part (two servers in one process, as in the tests, are two holders).
-pub fn holder_id() -> String {
-    use rand::RngCore;
+/// An instance's name as a lease holder: its host and data directory.
+/// Every instance has a data directory of its own (its index replica), so
+/// the name is unique; and an instance restarted on the same directory is
+/// the same holder, taking its leases back at once.
+pub fn holder_id(data_dir: &std::path::Path) -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "host".into());
-    format!(
-        "{host}:{}:{:08x}",
-        std::process::id(),
-        rand::thread_rng().next_u32()
-    )
+    let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    format!("{host}:{}", dir.display())
 }
 
 fn now() -> NaiveDateTime {

@@ -130,21 +130,14 @@ pub fn enqueue(
 }
 
 /// Claims the next due message for this worker: a pending one whose time
-/// has come, or one whose earlier claim expired. The claim is a conditional
-/// update, so of two workers only one gets a message; it lasts
-/// `CLAIM_SECS`, ample for one SMTP transaction.
+/// has come. The claim is a conditional update, so of two workers only one
+/// gets a message; it lasts `CLAIM_SECS`, ample for one SMTP transaction.
 pub fn claim_next(conn: &mut DbConnection) -> Result<Option<OutboxRow>, AppError> {
     let at = now();
     for _ in 0..5 {
         let candidate: Option<i64> = outbox::table
-            .filter(
-                outbox::status
-                    .eq("pending")
-                    .and(outbox::next_attempt_at.le(at))
-                    .or(outbox::status
-                        .eq("sending")
-                        .and(outbox::claimed_until.lt(at))),
-            )
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::next_attempt_at.le(at))
             .order(outbox::id.asc())
             .select(outbox::id)
             .first(conn)
@@ -175,6 +168,35 @@ pub fn claim_next(conn: &mut DbConnection) -> Result<Option<OutboxRow>, AppError
         // Another worker took it: look again.
     }
     Ok(None)
+}
+
+/// What an interrupted send leaves behind.
+pub const INTERRUPTED: &str =
+    "发送过程中服务停止，邮件可能已经送达；请核实后再重新发送 (interrupted mid-send: it may have been delivered; check before sending again)";
+
+/// Messages left `sending` by a process that stopped mid-send (claimed
+/// before `started`, or with their claim run out) may or may not have been
+/// delivered. They are not sent again automatically — that could deliver
+/// them twice — but marked failed, for an admin to check and resend.
+/// Returns how many.
+pub fn fail_interrupted(
+    conn: &mut DbConnection,
+    started: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let claimed_before = started + Duration::seconds(CLAIM_SECS);
+    Ok(diesel::update(
+        outbox::table.filter(outbox::status.eq("sending")).filter(
+            outbox::claimed_until
+                .lt(claimed_before)
+                .or(outbox::claimed_until.lt(now())),
+        ),
+    )
+    .set((
+        outbox::status.eq("failed"),
+        outbox::claimed_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(INTERRUPTED),
+    ))
+    .execute(conn)?)
 }
 
 pub fn mark_sent(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {

@@ -35,6 +35,9 @@ pub struct Postman {
     /// This instance as a lease holder: only the holder of the mail lease
     /// plans and delivers.
     holder: String,
+    /// When this process started: a message claimed before then was being
+    /// sent by a process that has since stopped.
+    started: chrono::NaiveDateTime,
 }
 
 /// The mail worker's lease: renewed every step.
@@ -51,7 +54,7 @@ pub struct Round {
 }
 
 impl Postman {
-    pub fn new(settings: &Settings) -> Result<Postman, String> {
+    pub fn new(settings: &Settings, holder: String) -> Result<Postman, String> {
         Ok(Postman {
             mailer: Mailer::from_settings(settings)?,
             sender: Sender::of(settings),
@@ -59,7 +62,8 @@ impl Postman {
             plan_every: Duration::from_secs(settings.mail_plan_secs.max(1)),
             wake: Notify::new(),
             last_planned: Default::default(),
-            holder: crate::db::lease::holder_id(),
+            holder,
+            started: chrono::Utc::now().naive_utc(),
         })
     }
 
@@ -72,6 +76,13 @@ impl Postman {
     /// sent), up to a batch; stops early when the server is unreachable.
     pub fn deliver(&self, conn: &mut DbConnection) -> Result<Round, AppError> {
         let mut round = Round::default();
+        let interrupted = outbox::fail_interrupted(conn, self.started)?;
+        if interrupted > 0 {
+            tracing::warn!(
+                messages = interrupted,
+                "mail sends interrupted by a stop; marked failed for an admin to check"
+            );
+        }
         for _ in 0..BATCH {
             let Some(row) = outbox::claim_next(conn)? else {
                 break;

@@ -27,12 +27,6 @@ pub struct Scanner {
 pub const LEASE: &str = "policy-scanner";
 const LEASE_SECS: i64 = 30;
 
-impl Default for Scanner {
-    fn default() -> Scanner {
-        Scanner::new(crate::db::lease::holder_id())
-    }
-}
-
 fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }

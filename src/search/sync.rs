@@ -113,16 +113,17 @@ impl SearchIndex {
     /// re-indexed. Cheap when there is nothing new (one indexed query).
     pub fn catch_up(&self, conn: &mut DbConnection) -> Result<usize, AppError> {
         let mut total = 0;
+        // Read on from here: past the low-water mark, and past pages already
+        // read this call (below an open gap a page may hold only changes
+        // applied before; reading from the mark alone would return that
+        // same page until the gap is passed over).
+        let mut after = i64::MIN;
         loop {
             let mut state = self.sync.lock().unwrap_or_else(|p| p.into_inner());
-            let changes = log::since(conn, state.applied_upto, BATCH)?;
-            let fresh: Vec<_> = changes
-                .iter()
-                .filter(|c| !state.applied_above.contains(&c.seq))
-                .collect();
-            let had_gaps = !state.gaps_seen.is_empty();
-            if fresh.is_empty() {
-                if had_gaps {
+            after = after.max(state.applied_upto);
+            let changes = log::since(conn, after, BATCH)?;
+            let Some(last) = changes.last().map(|c| c.seq) else {
+                if !state.gaps_seen.is_empty() {
                     let before = state.applied_upto;
                     state.advance(Instant::now());
                     if state.applied_upto != before {
@@ -131,12 +132,18 @@ impl SearchIndex {
                     }
                 }
                 return Ok(total);
-            }
+            };
+            after = last;
+            let fresh: Vec<_> = changes
+                .iter()
+                .filter(|c| !state.applied_above.contains(&c.seq))
+                .collect();
             let refs: BTreeSet<&str> = fresh
                 .iter()
                 .filter(|c| c.entity == "resource")
                 .map(|c| c.entity_ref.as_str())
                 .collect();
+            let before = state.applied_upto;
             let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
             for r in &refs {
                 let row = repository::find(conn, r)?;
@@ -147,7 +154,9 @@ impl SearchIndex {
                 state.applied_above.insert(c.seq);
             }
             state.advance(Instant::now());
-            self.commit(&mut writer, state.applied_upto)?;
+            if !fresh.is_empty() || state.applied_upto != before {
+                self.commit(&mut writer, state.applied_upto)?;
+            }
             if (changes.len() as i64) < BATCH {
                 return Ok(total);
             }

@@ -235,8 +235,18 @@ impl TestApp {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        std::process::Command::new(env!("CARGO_BIN_EXE_aidmatch"))
-            .args(args)
+        self.command(args).output().expect("run aidmatch")
+    }
+
+    /// The real `aidmatch` binary set up as [`TestApp::cli`] runs it, to be
+    /// spawned (and killed) by the test.
+    pub fn command<I, S>(&self, args: I) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_aidmatch"));
+        cmd.args(args)
             .env("AIDMATCH_DATA_DIR", self.data_dir())
             .env("DATABASE_URL", self.database_url())
             .env(
@@ -248,9 +258,8 @@ impl TestApp {
                     .unwrap_or_default(),
             )
             .env("AIDMATCH_CONFIG", self.data_dir().join("none.toml"))
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run aidmatch")
+            .env("RUST_LOG", "warn");
+        cmd
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -6,6 +6,7 @@ mod auth;
 mod backup;
 mod browser;
 mod bundles;
+mod crash;
 mod events;
 mod faults;
 mod helpers;
