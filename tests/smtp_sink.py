@@ -18,15 +18,19 @@ from aiosmtpd.controller import Controller
 
 
 class Store:
-    def __init__(self, directory, die_after):
+    def __init__(self, directory, die_after, delay_ms):
         self.directory = directory
         self.die_after = die_after
+        self.delay = delay_ms / 1000.0
         self.accepted = 0
 
     async def handle_DATA(self, server, session, envelope):
         if self.die_after and self.accepted >= self.die_after:
             # A message after the last: crash before accepting it.
             os._exit(0)
+        if self.delay:
+            # A slow server: the message is received, the reply comes later.
+            await asyncio.sleep(self.delay)
         existing = [n for n in os.listdir(self.directory) if n.endswith(".eml")]
         name = os.path.join(self.directory, "%04d" % (len(existing) + 1))
         with open(name + ".tmp", "wb") as f:
@@ -46,9 +50,10 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--dir", required=True)
     p.add_argument("--die-after", type=int, default=0)
+    p.add_argument("--delay-ms", type=int, default=0)
     a = p.parse_args()
     os.makedirs(a.dir, exist_ok=True)
-    c = Controller(Store(a.dir, a.die_after), hostname="127.0.0.1", port=a.port,
+    c = Controller(Store(a.dir, a.die_after, a.delay_ms), hostname="127.0.0.1", port=a.port,
                    decode_data=False)
     c.start()
     print("ready", flush=True)

@@ -79,7 +79,10 @@ async fn a_killed_import_writes_all_or_nothing(app: TestApp) {
     loop {
         // The last record written is in the index.
         let (_, found) = app
-            .get("/api/v1/resources/search?q=导入测试服务 2999&per_page=1", None)
+            .get(
+                "/api/v1/resources/search?q=导入测试服务 2999&per_page=1",
+                None,
+            )
             .await;
         if found["hits"][0]["ref"] == "K-02999" {
             break;

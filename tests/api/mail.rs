@@ -25,11 +25,17 @@ struct Sink {
 
 impl Sink {
     fn start(port: u16, dir: &Path, die_after: usize) -> Sink {
+        Sink::start_with(port, dir, die_after, 0)
+    }
+
+    /// A sink that takes `delay_ms` to answer each message.
+    fn start_with(port: u16, dir: &Path, die_after: usize, delay_ms: u64) -> Sink {
         let mut child = Command::new("python3")
             .arg("tests/smtp_sink.py")
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir)
             .args(["--die-after", &die_after.to_string()])
+            .args(["--delay-ms", &delay_ms.to_string()])
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 with aiosmtpd (pip install aiosmtpd)");
@@ -362,4 +368,177 @@ async fn an_smtp_outage_mid_batch_loses_and_repeats_nothing(backend: Backend) {
         .collect();
     sent.sort();
     assert_eq!(sent, ids);
+}
+
+/// A server process, killed and reaped when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the real binary as a server on this test's database and data
+/// directory, sending mail to `smtp_port`; waits until it answers.
+async fn serve(app: &TestApp, port: u16, smtp_port: u16) -> Server {
+    let child = Server(
+        app.command(["serve"])
+            .env("AIDMATCH_BIND", format!("127.0.0.1:{port}"))
+            .env("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+            .env("AIDMATCH_MAIL_RETRY_SECS", "1")
+            .env("AIDMATCH_MAIL_PLAN_SECS", "1")
+            .env("AIDMATCH_BACKGROUND_SCAN", "false")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(app.data_dir().join("serve.log")).expect("log"))
+            .spawn()
+            .expect("start aidmatch serve"),
+    );
+    let started = Instant::now();
+    loop {
+        let up = app
+            .client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        if up {
+            return child;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not start"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A server killed (SIGKILL) in the middle of an outbox batch, then
+/// restarted: no message arrives twice; every message queued is sent, or —
+/// the one whose send was cut off — marked failed for an admin to check.
+#[actix_web::test]
+async fn a_server_killed_mid_batch_sends_nothing_twice() {
+    // This in-process server only prepares the data: the real binary,
+    // started below, does the mail.
+    let mut app = spawn_configured(Backend::Sqlite, true, |s| {
+        s.background_mail = false;
+        s.background_scan = false;
+    })
+    .await
+    .unwrap();
+    let admin = app.token("admin").await;
+    for i in 0..20 {
+        let (status, body) = app
+            .post(
+                "/api/v1/organisations",
+                Some(&admin),
+                &json!({"name": format!("爱心机构{i}"), "kind": "charity", "region": "310118",
+                        "email": format!("org{i}@many.test")}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    family(&app, 0, &[("employment", "为残障成员寻找实习岗位", "high")]).await;
+    let (status, event) = app
+        .post("/api/v1/events", Some(&admin), &event_input())
+        .await;
+    assert_eq!(status, 201, "{event}");
+    let r = event["ref"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/events/{r}/need-list"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The real binary takes over the data directory.
+    app.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start_with(free_port(), dir.path(), 0, 150);
+    let port = free_port();
+    let mut server = serve(&app, port, sink.port).await;
+    let (address, handle) = (format!("http://127.0.0.1:{port}"), app.handle.clone());
+    app.moved_to(address, handle);
+    let admin = app.token("admin").await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/events/{r}/status"),
+            Some(&admin),
+            &json!({"status": "published"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // 22 invitations, about 150 ms each: kill the server after the fifth.
+    let got = sink.wait_for(5, 30).await;
+    assert!(
+        got.len() >= 5,
+        "{:?}",
+        outbox(&app)
+            .await
+            .iter()
+            .map(|r| (r["status"].clone(), r["last_error"].clone()))
+            .collect::<Vec<_>>()
+    );
+    server.0.kill().unwrap(); // SIGKILL
+    server.0.wait().unwrap();
+    let at_kill = sink.messages().len();
+    assert!(at_kill < 22, "the kill came too late to test anything");
+
+    let server = serve(&app, port, sink.port).await;
+    let admin = app.token("admin").await;
+    let started = Instant::now();
+    let rows = loop {
+        let rows = outbox(&app).await;
+        let open = rows
+            .iter()
+            .filter(|r| r["status"] == "pending" || r["status"] == "sending")
+            .count();
+        if open == 0 {
+            break rows;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "{open} still open"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    };
+    actix_web::rt::time::sleep(Duration::from_millis(1_500)).await;
+    drop(server);
+    let _ = admin;
+
+    let received: Vec<String> = sink
+        .messages()
+        .iter()
+        .filter_map(|(raw, _)| {
+            MessageParser::default()
+                .parse(raw)?
+                .message_id()
+                .map(|id| format!("<{id}>"))
+        })
+        .collect();
+    let mut unique = received.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), received.len(), "a message arrived twice");
+    let invitations: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "invitation").collect();
+    assert_eq!(invitations.len(), 22);
+    for row in &invitations {
+        let id = row["message_id"].as_str().unwrap().to_string();
+        match row["status"].as_str().unwrap() {
+            "sent" => assert!(received.contains(&id), "sent but not received: {row}"),
+            "failed" => assert!(
+                row["last_error"].as_str().unwrap().contains("interrupted"),
+                "{row}"
+            ),
+            other => panic!("{other}: {row}"),
+        }
+    }
+    let sent = invitations.iter().filter(|r| r["status"] == "sent").count();
+    let cut_off = invitations.len() - sent;
+    assert!(
+        cut_off <= 1,
+        "at most the message in flight is in doubt: {cut_off}"
+    );
 }
