@@ -46,3 +46,105 @@ pub fn since(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<Chan
         .select(Change::as_select())
         .load(conn)?)
 }
+
+/// Follows the change log, each change seen once, on PostgreSQL too: there
+/// sequence numbers become visible out of order (a transaction holding seq
+/// 10 may commit after the one holding 11), and a rolled-back transaction
+/// leaves a gap for ever. The follower keeps a low-water mark (every change
+/// at or below it seen), the changes above it already seen, and when each
+/// gap was first noticed; a gap open longer than `patience` is taken to be
+/// a rollback and passed over. (The search index keeps the same bookkeeping
+/// in its own commits; see `search::sync`.)
+#[derive(Debug, Clone)]
+pub struct Follower {
+    upto: i64,
+    above: std::collections::BTreeSet<i64>,
+    gaps: std::collections::BTreeMap<i64, std::time::Instant>,
+    patience: std::time::Duration,
+}
+
+const PAGE: i64 = 1_000;
+
+impl Follower {
+    /// Follows the changes after `upto`.
+    pub fn after(upto: i64) -> Follower {
+        Follower {
+            upto,
+            above: Default::default(),
+            gaps: Default::default(),
+            // Long enough for the longest import transaction.
+            patience: std::time::Duration::from_secs(600),
+        }
+    }
+
+    /// The changes not seen before, oldest first.
+    pub fn next(&mut self, conn: &mut DbConnection) -> Result<Vec<Change>, AppError> {
+        let mut fresh = Vec::new();
+        let mut after = self.upto;
+        loop {
+            let page = since(conn, after, PAGE)?;
+            let Some(last) = page.last().map(|c| c.seq) else {
+                break;
+            };
+            after = last;
+            let full = page.len() as i64 == PAGE;
+            fresh.extend(page.into_iter().filter(|c| self.above.insert(c.seq)));
+            if !full {
+                break;
+            }
+        }
+        self.advance(std::time::Instant::now());
+        Ok(fresh)
+    }
+
+    fn advance(&mut self, now: std::time::Instant) {
+        loop {
+            let next = self.upto + 1;
+            if self.above.remove(&next) {
+                self.upto = next;
+                self.gaps.remove(&next);
+                continue;
+            }
+            if self.above.is_empty() {
+                self.gaps.clear();
+                return;
+            }
+            // `next` is missing while a later change was seen: a gap.
+            let first_seen = *self.gaps.entry(next).or_insert(now);
+            if now.duration_since(first_seen) >= self.patience {
+                self.gaps.remove(&next);
+                self.upto = next;
+                continue;
+            }
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_mark_waits_at_a_gap_then_passes_it() {
+        let mut f = Follower::after(10);
+        let t0 = Instant::now();
+        // 11 and 13 seen, 12 still in flight.
+        f.above.extend([11, 13]);
+        f.advance(t0);
+        assert_eq!(f.upto, 11);
+        assert!(f.above.contains(&13));
+        // 12 commits: the mark moves over both.
+        f.above.insert(12);
+        f.advance(t0);
+        assert_eq!(f.upto, 13);
+        assert!(f.above.is_empty());
+        // 14 rolled back, 15 seen: passed over after the patience.
+        f.above.insert(15);
+        f.advance(t0);
+        assert_eq!(f.upto, 13);
+        f.advance(t0 + Duration::from_secs(601));
+        assert_eq!(f.upto, 15);
+    }
+}

@@ -1,7 +1,7 @@
 //! Every active, consented household's facts, derived once and kept in
 //! memory, so a policy is checked against all households without reading
-//! them from the database. The table follows the change log: a household
-//! written anywhere is reloaded. A table holds one day's facts (ages move
+//! them from the database. The scanner follows the change log and reloads
+//! a household written anywhere. A table holds one day's facts (ages move
 //! on): the scanner loads a new table when the day changes. Entries are
 //! kept in region order, so the households of a region scope are one
 //! contiguous run, and derived in that order, so a scan reads memory in
@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use crate::db::change_log;
 use crate::db::schema::{change_log as log, households, members};
 use crate::db::DbConnection;
 use crate::domain::RegionCode;
@@ -33,7 +32,8 @@ pub struct Entry {
 
 #[derive(Debug)]
 pub struct FactsTable {
-    /// The newest change-log entry applied.
+    /// The change log's newest entry when the table was loaded (the
+    /// scanner follows the log from there).
     pub seq: i64,
     pub day: NaiveDate,
     /// Ordered by region, then id.
@@ -150,21 +150,10 @@ impl FactsTable {
         self.entries.is_empty()
     }
 
-    /// Applies the household changes logged since the last call; returns
-    /// the ids of the households that changed.
-    pub fn refresh(&mut self, conn: &mut DbConnection) -> Result<Vec<i64>, AppError> {
-        let mut changed_refs: Vec<String> = Vec::new();
-        loop {
-            let batch = change_log::since(conn, self.seq, 1_000)?;
-            let Some(last) = batch.last() else { break };
-            self.seq = last.seq;
-            changed_refs.extend(
-                batch
-                    .into_iter()
-                    .filter(|c| c.entity == "household")
-                    .map(|c| c.entity_ref),
-            );
-        }
+    /// Reloads the households of `refs` (written since; a closed or
+    /// unconsented one drops out) and returns their ids.
+    pub fn apply(&mut self, conn: &mut DbConnection, refs: &[&str]) -> Result<Vec<i64>, AppError> {
+        let mut changed_refs: Vec<&str> = refs.to_vec();
         changed_refs.sort();
         changed_refs.dedup();
         let mut changed_ids: Vec<i64> = Vec::new();

@@ -11,7 +11,8 @@ use actix_web::web;
 
 use super::facts_table::FactsTable;
 use super::scan;
-use crate::db::{change_log, DbPool};
+use crate::db::change_log::Follower;
+use crate::db::DbPool;
 use crate::eligibility::rulebook::RuleBook;
 use crate::error::AppError;
 
@@ -19,9 +20,14 @@ use crate::error::AppError;
 /// followed for resources. Only the instance holding the "scanner" lease
 /// scans; the others wait, and take over when it lapses.
 pub struct Scanner {
-    state: Mutex<Option<(FactsTable, i64)>>,
+    state: Mutex<Option<(FactsTable, Follower)>>,
     holder: String,
 }
+
+/// After loading, the last changes are looked at again (idempotently), in
+/// case a transaction holding an earlier sequence number was still in
+/// flight (PostgreSQL).
+const LOAD_OVERLAP: i64 = 200;
 
 /// The scanner's lease: renewed every step (once a second).
 pub const LEASE: &str = "policy-scanner";
@@ -56,7 +62,7 @@ impl Scanner {
         }
         let day = today();
         let book = rules.current(&mut conn)?;
-        let Some((table, resource_seq)) = guard.as_mut().filter(|(t, _)| t.day == day) else {
+        let Some((table, follower)) = guard.as_mut().filter(|(t, _)| t.day == day) else {
             let table = FactsTable::load(&mut conn, day)?;
             let report = scan::scan_all(&mut conn, &table, &book, day, |_, _| {})?;
             if report.counts.raised + report.counts.withdrawn > 0 {
@@ -68,30 +74,36 @@ impl Scanner {
                     "policy scan caught up"
                 );
             }
-            let seq = table.seq;
-            *guard = Some((table, seq));
+            let follower = Follower::after(table.seq - LOAD_OVERLAP);
+            *guard = Some((table, follower));
             return Ok(());
         };
-        let mut refs: Vec<String> = Vec::new();
-        loop {
-            let batch = change_log::since(&mut conn, *resource_seq, 1_000)?;
-            let Some(last) = batch.last() else { break };
-            *resource_seq = last.seq;
-            refs.extend(
-                batch
-                    .into_iter()
-                    .filter(|c| c.entity == "resource")
-                    .map(|c| c.entity_ref),
-            );
+        let changes = follower.next(&mut conn)?;
+        let mut resources: Vec<&str> = Vec::new();
+        let mut households: Vec<&str> = Vec::new();
+        for c in &changes {
+            match c.entity.as_str() {
+                "resource" => resources.push(&c.entity_ref),
+                "household" => households.push(&c.entity_ref),
+                _ => {}
+            }
         }
-        refs.sort();
-        refs.dedup();
-        let households = table.refresh(&mut conn)?;
-        for r in &refs {
-            scan::scan_policy(&mut conn, table, &book, r, day)?;
+        resources.sort_unstable();
+        resources.dedup();
+        let result = (|| {
+            let households = table.apply(&mut conn, &households)?;
+            for r in &resources {
+                scan::scan_policy(&mut conn, table, &book, r, day)?;
+            }
+            scan::scan_households(&mut conn, table, &book, &households, day)?;
+            Ok(())
+        })();
+        if result.is_err() {
+            // The changes were taken from the log: start over (load and scan
+            // everything) rather than miss them.
+            *guard = None;
         }
-        scan::scan_households(&mut conn, table, &book, &households, day)?;
-        Ok(())
+        result
     }
 }
 
