@@ -54,33 +54,37 @@ pub fn since(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<Chan
 /// at or below it seen), the changes above it already seen, and when each
 /// gap was first noticed; a gap open longer than `patience` is taken to be
 /// a rollback and passed over. (The search index keeps the same bookkeeping
-/// in its own commits; see `search::sync`.)
+/// in its own commits, with this type; see `search::sync`.)
 #[derive(Debug, Clone)]
 pub struct Follower {
-    upto: i64,
-    above: std::collections::BTreeSet<i64>,
-    gaps: std::collections::BTreeMap<i64, std::time::Instant>,
+    pub(crate) applied_upto: i64,
+    pub(crate) applied_above: std::collections::BTreeSet<i64>,
+    pub(crate) gaps_seen: std::collections::BTreeMap<i64, std::time::Instant>,
     patience: std::time::Duration,
 }
 
 const PAGE: i64 = 1_000;
 
+/// How long a gap may stay open before it is taken to be a rollback: long
+/// enough for the longest import transaction (holding a gap open costs
+/// nothing but memory; later changes are applied meanwhile).
+pub const GAP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(600);
+
 impl Follower {
-    /// Follows the changes after `upto`.
-    pub fn after(upto: i64) -> Follower {
+    /// Follows the changes after `applied_upto`.
+    pub fn new(applied_upto: i64) -> Follower {
         Follower {
-            upto,
-            above: Default::default(),
-            gaps: Default::default(),
-            // Long enough for the longest import transaction.
-            patience: std::time::Duration::from_secs(600),
+            applied_upto,
+            applied_above: Default::default(),
+            gaps_seen: Default::default(),
+            patience: GAP_PATIENCE,
         }
     }
 
     /// The changes not seen before, oldest first.
     pub fn next(&mut self, conn: &mut DbConnection) -> Result<Vec<Change>, AppError> {
         let mut fresh = Vec::new();
-        let mut after = self.upto;
+        let mut after = self.applied_upto;
         loop {
             let page = since(conn, after, PAGE)?;
             let Some(last) = page.last().map(|c| c.seq) else {
@@ -88,7 +92,10 @@ impl Follower {
             };
             after = last;
             let full = page.len() as i64 == PAGE;
-            fresh.extend(page.into_iter().filter(|c| self.above.insert(c.seq)));
+            fresh.extend(
+                page.into_iter()
+                    .filter(|c| self.applied_above.insert(c.seq)),
+            );
             if !full {
                 break;
             }
@@ -97,23 +104,25 @@ impl Follower {
         Ok(fresh)
     }
 
-    fn advance(&mut self, now: std::time::Instant) {
+    /// Moves the low-water mark over seen changes and over gaps open too
+    /// long.
+    pub(crate) fn advance(&mut self, now: std::time::Instant) {
         loop {
-            let next = self.upto + 1;
-            if self.above.remove(&next) {
-                self.upto = next;
-                self.gaps.remove(&next);
+            let next = self.applied_upto + 1;
+            if self.applied_above.remove(&next) {
+                self.applied_upto = next;
+                self.gaps_seen.remove(&next);
                 continue;
             }
-            if self.above.is_empty() {
-                self.gaps.clear();
+            if self.applied_above.is_empty() {
+                self.gaps_seen.clear();
                 return;
             }
             // `next` is missing while a later change was seen: a gap.
-            let first_seen = *self.gaps.entry(next).or_insert(now);
+            let first_seen = *self.gaps_seen.entry(next).or_insert(now);
             if now.duration_since(first_seen) >= self.patience {
-                self.gaps.remove(&next);
-                self.upto = next;
+                self.gaps_seen.remove(&next);
+                self.applied_upto = next;
                 continue;
             }
             return;
@@ -128,23 +137,23 @@ mod tests {
 
     #[test]
     fn the_mark_waits_at_a_gap_then_passes_it() {
-        let mut f = Follower::after(10);
+        let mut f = Follower::new(10);
         let t0 = Instant::now();
         // 11 and 13 seen, 12 still in flight.
-        f.above.extend([11, 13]);
+        f.applied_above.extend([11, 13]);
         f.advance(t0);
-        assert_eq!(f.upto, 11);
-        assert!(f.above.contains(&13));
+        assert_eq!(f.applied_upto, 11);
+        assert!(f.applied_above.contains(&13));
         // 12 commits: the mark moves over both.
-        f.above.insert(12);
+        f.applied_above.insert(12);
         f.advance(t0);
-        assert_eq!(f.upto, 13);
-        assert!(f.above.is_empty());
+        assert_eq!(f.applied_upto, 13);
+        assert!(f.applied_above.is_empty());
         // 14 rolled back, 15 seen: passed over after the patience.
-        f.above.insert(15);
+        f.applied_above.insert(15);
         f.advance(t0);
-        assert_eq!(f.upto, 13);
+        assert_eq!(f.applied_upto, 13);
         f.advance(t0 + Duration::from_secs(601));
-        assert_eq!(f.upto, 15);
+        assert_eq!(f.applied_upto, 15);
     }
 }

@@ -74,7 +74,7 @@ impl Scanner {
                     "policy scan caught up"
                 );
             }
-            let follower = Follower::after(table.seq - LOAD_OVERLAP);
+            let follower = Follower::new(table.seq - LOAD_OVERLAP);
             *guard = Some((table, follower));
             return Ok(());
         };

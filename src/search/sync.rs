@@ -9,8 +9,8 @@
 //! later changes already applied; a gap still open after `GAP_PATIENCE` is
 //! taken to be a rollback and passed over.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
+use std::time::Instant;
 
 use diesel::prelude::*;
 
@@ -22,59 +22,13 @@ use crate::db::schema::{change_log, resources};
 use crate::db::{change_log as log, DbConnection};
 use crate::error::AppError;
 
-/// Long enough for the longest import transaction: holding a gap open costs
-/// nothing but memory (later changes are applied meanwhile).
-const GAP_PATIENCE: Duration = Duration::from_secs(600);
 /// After a rebuild, the last changes are applied again (idempotently), in case
 /// a transaction holding an earlier sequence number was still in flight.
 const REBUILD_OVERLAP: i64 = 1_000;
 const BATCH: i64 = 2_000;
 
-#[derive(Debug)]
-pub struct SyncState {
-    pub applied_upto: i64,
-    /// Changes above `applied_upto` already applied.
-    applied_above: BTreeSet<i64>,
-    /// When each gap (a missing seq below an applied one) was first seen.
-    gaps_seen: BTreeMap<i64, Instant>,
-}
-
-impl SyncState {
-    pub fn new(applied_upto: i64) -> SyncState {
-        SyncState {
-            applied_upto,
-            applied_above: BTreeSet::new(),
-            gaps_seen: BTreeMap::new(),
-        }
-    }
-
-    /// Moves the low-water mark over applied changes and over gaps that have
-    /// stayed open too long.
-    fn advance(&mut self, now: Instant) {
-        loop {
-            let next = self.applied_upto + 1;
-            if self.applied_above.remove(&next) {
-                self.applied_upto = next;
-                self.gaps_seen.remove(&next);
-                continue;
-            }
-            let Some(&lowest_applied) = self.applied_above.first() else {
-                self.gaps_seen.clear();
-                return;
-            };
-            // `next` is missing while something after it is applied: a gap.
-            let first_seen = *self.gaps_seen.entry(next).or_insert(now);
-            if now.duration_since(first_seen) >= GAP_PATIENCE {
-                tracing::debug!(seq = next, "passing over a change-log gap (rolled back)");
-                self.gaps_seen.remove(&next);
-                self.applied_upto = next;
-                continue;
-            }
-            let _ = lowest_applied;
-            return;
-        }
-    }
-}
+/// The index's change-log bookkeeping, committed with the index.
+pub use crate::db::change_log::Follower as SyncState;
 
 impl SearchIndex {
     fn commit(&self, writer: &mut tantivy::IndexWriter, applied_upto: i64) -> Result<(), AppError> {
@@ -226,6 +180,7 @@ impl SearchIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn low_water_mark_waits_for_gaps_then_passes_them() {
@@ -242,7 +197,7 @@ mod tests {
         s.applied_above.insert(16);
         s.advance(t0);
         assert_eq!(s.applied_upto, 14);
-        s.advance(t0 + GAP_PATIENCE + Duration::from_secs(1));
+        s.advance(t0 + crate::db::change_log::GAP_PATIENCE + Duration::from_secs(1));
         assert_eq!(s.applied_upto, 16, "a long-open gap is a rollback");
     }
 }
