@@ -7,6 +7,7 @@ mod backup;
 mod browser;
 mod bundles;
 mod crash;
+mod event_pages;
 mod events;
 mod faults;
 mod helpers;

@@ -6,18 +6,22 @@ use reqwest::header::{LOCATION, SET_COOKIE};
 use crate::helpers::{TestApp, PASSWORD};
 
 /// The CSRF token embedded in a page's forms.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker).expect("page has a CSRF field") + marker.len();
     html[start..].split('"').next().unwrap().to_string()
 }
 
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
+pub(crate) async fn page(app: &TestApp, path: &str) -> (u16, String) {
     let resp = app.client.get(app.url(path)).send().await.unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
-async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_form(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let body = serde_urlencoded::to_string(fields).unwrap();
     app.client
         .post(app.url(path))
@@ -29,7 +33,7 @@ async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwes
 }
 
 /// Signs in through the login form; returns the page's CSRF token.
-async fn sign_in(app: &TestApp, user: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, user: &str) -> String {
     let (_, html) = page(app, "/login").await;
     let csrf = csrf_of(&html);
     let resp = post_form(
