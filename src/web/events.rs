@@ -321,6 +321,52 @@ async fn detail(
     detail_page(&state, &req, user.0, path.into_inner(), None).await
 }
 
+/// An admin's form on the event page: the role and the CSRF token checked.
+fn admin_form(
+    req: &HttpRequest,
+    user: MaybeWebUser,
+    body: &[u8],
+) -> Result<(Identity, FormData), PageError> {
+    let who = require_role(req, user.0, ADMIN)?;
+    let data = FormData::parse(body);
+    csrf::verify(req, &data.csrf())?;
+    Ok((who, data))
+}
+
+/// Runs an admin's action on event `r`: on success to `done(result)`; when
+/// refused, the event page again with the error (`item`: the item whose
+/// form failed, 0 for none).
+async fn act<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    who: Identity,
+    r: String,
+    item: i64,
+    work: impl FnOnce(&mut crate::db::DbConnection, &Identity, &str) -> Result<T, AppError>
+        + Send
+        + 'static,
+    done: impl FnOnce(T) -> String,
+) -> Result<HttpResponse, PageError> {
+    let (actor, rr) = (who.clone(), r.clone());
+    match state.db(move |conn| work(conn, &actor, &rr)).await {
+        Ok(v) => {
+            // Whatever the action queued (invitations, say) goes out now.
+            state.postman.wake();
+            Ok(redirect(&done(v)))
+        }
+        Err(e) => {
+            detail_page(
+                state,
+                req,
+                Some(who),
+                r,
+                Some((e, PledgeInput::default(), item)),
+            )
+            .await
+        }
+    }
+}
+
 async fn set_status(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -328,32 +374,19 @@ async fn set_status(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let who = require_role(&req, user.0, ADMIN)?;
-    let data = FormData::parse(&body);
-    csrf::verify(&req, &data.csrf())?;
+    let (who, data) = admin_form(&req, user, &body)?;
     let r = path.into_inner();
-    let to = data.get("status");
-    let (actor, rr) = (who.clone(), r.clone());
-    let sender = state.postman.sender.clone();
-    match state
-        .db(move |conn| lifecycle::transition(conn, &actor, &sender, &rr, &to, today()))
-        .await
-    {
-        Ok(e) => {
-            state.postman.wake();
-            Ok(redirect(&format!("/events/{r}?done=event_{}", e.status)))
-        }
-        Err(e) => {
-            detail_page(
-                &state,
-                &req,
-                Some(who),
-                r,
-                Some((e, PledgeInput::default(), 0)),
-            )
-            .await
-        }
-    }
+    let (to, sender, back) = (data.get("status"), state.postman.sender.clone(), r.clone());
+    act(
+        &state,
+        &req,
+        who,
+        r,
+        0,
+        move |conn, who, r| lifecycle::transition(conn, who, &sender, r, &to, today()),
+        move |e| format!("/events/{back}?done=event_{}", e.status),
+    )
+    .await
 }
 
 async fn delete(
@@ -363,38 +396,27 @@ async fn delete(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let who = require_role(&req, user.0, ADMIN)?;
-    let data = FormData::parse(&body);
-    csrf::verify(&req, &data.csrf())?;
+    let (who, data) = admin_form(&req, user, &body)?;
     let r = path.into_inner();
-    if data.get("confirm") != "yes" {
-        let e = AppError::field("confirm", "请勾选“确认删除”后再删除 (confirm to delete)");
-        return detail_page(
-            &state,
-            &req,
-            Some(who),
-            r,
-            Some((e, PledgeInput::default(), 0)),
-        )
-        .await;
-    }
-    let (actor, rr) = (who.clone(), r.clone());
-    match state
-        .db(move |conn| lifecycle::delete(conn, &actor, &rr))
-        .await
-    {
-        Ok(()) => Ok(redirect("/events?done=event_deleted")),
-        Err(e) => {
-            detail_page(
-                &state,
-                &req,
-                Some(who),
-                r,
-                Some((e, PledgeInput::default(), 0)),
-            )
-            .await
-        }
-    }
+    let confirmed = data.get("confirm") == "yes";
+    act(
+        &state,
+        &req,
+        who,
+        r,
+        0,
+        move |conn, who, r| {
+            if !confirmed {
+                return Err(AppError::field(
+                    "confirm",
+                    "请勾选“确认删除”后再删除 (confirm to delete)",
+                ));
+            }
+            lifecycle::delete(conn, who, r)
+        },
+        |()| "/events?done=event_deleted".to_string(),
+    )
+    .await
 }
 
 async fn compile(
@@ -404,29 +426,19 @@ async fn compile(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let who = require_role(&req, user.0, ADMIN)?;
-    let data = FormData::parse(&body);
-    csrf::verify(&req, &data.csrf())?;
+    let (who, _) = admin_form(&req, user, &body)?;
     let r = path.into_inner();
-    let (actor, rr) = (who.clone(), r.clone());
-    match state
-        .db(move |conn| need_list::compile(conn, &actor, &rr, today()))
-        .await
-    {
-        Ok(_) => Ok(redirect(&format!(
-            "/events/{r}?done=list_compiled#need-list"
-        ))),
-        Err(e) => {
-            detail_page(
-                &state,
-                &req,
-                Some(who),
-                r,
-                Some((e, PledgeInput::default(), 0)),
-            )
-            .await
-        }
-    }
+    let back = r.clone();
+    act(
+        &state,
+        &req,
+        who,
+        r,
+        0,
+        |conn, who, r| need_list::compile(conn, who, r, today()),
+        move |_| format!("/events/{back}?done=list_compiled#need-list"),
+    )
+    .await
 }
 
 async fn edit_item(
@@ -436,9 +448,7 @@ async fn edit_item(
     path: web::Path<(String, i64)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let who = require_role(&req, user.0, ADMIN)?;
-    let data = FormData::parse(&body);
-    csrf::verify(&req, &data.csrf())?;
+    let (who, data) = admin_form(&req, user, &body)?;
     let (r, id) = path.into_inner();
     let edit = ItemEdit {
         title: data.get("title"),
@@ -446,23 +456,17 @@ async fn edit_item(
         target_group: data.get("target_group"),
         hidden: data.get("hidden") == "on",
     };
-    let (actor, rr) = (who.clone(), r.clone());
-    match state
-        .db(move |conn| need_list::edit_item(conn, &actor, &rr, id, &edit))
-        .await
-    {
-        Ok(_) => Ok(redirect(&format!("/events/{r}?done=saved#item-{id}"))),
-        Err(e) => {
-            detail_page(
-                &state,
-                &req,
-                Some(who),
-                r,
-                Some((e, PledgeInput::default(), id)),
-            )
-            .await
-        }
-    }
+    let back = r.clone();
+    act(
+        &state,
+        &req,
+        who,
+        r,
+        id,
+        move |conn, who, r| need_list::edit_item(conn, who, r, id, &edit),
+        move |_| format!("/events/{back}?done=saved#item-{id}"),
+    )
+    .await
 }
 
 async fn pledge(
