@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertParams {
     /// `open`, `acknowledged`, `withdrawn`, or `all`; default: open and acknowledged.
     pub status: Option<String>,
@@ -25,7 +26,8 @@ pub struct AlertParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts", params(AlertParams),
-    responses((status = 200, body = Page<AlertView>), (status = 403), (status = 422)))]
+    responses((status = 200, body = Page<AlertView>), (status = 403),
+        (status = 404, description = "household 所指的家庭不存在 (unknown household)"), (status = 422)))]
 pub async fn list(
     state: web::Data<AppState>,
     user: ApiUser,

@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct AsOf {
     /// The day the facts (ages) and validity are taken on; default today.
     pub as_of: Option<String>,
@@ -100,6 +101,7 @@ pub struct SavedBundle {
     pub number: String,
     pub as_of: NaiveDate,
     pub created_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: chrono::NaiveDateTime,
 }
 

@@ -63,6 +63,7 @@ fn adviser_for(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Substring of the household's name or ref.
     pub q: Option<String>,
@@ -393,6 +394,7 @@ pub async fn lookup(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// A household ref: its entries and its members'.
     pub subject: Option<String>,

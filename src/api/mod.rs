@@ -83,6 +83,7 @@ pub fn path_config() -> web::PathConfig {
 
 /// `page` / `per_page` query parameters.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     pub page: Option<i64>,
     pub per_page: Option<i64>,

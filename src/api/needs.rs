@@ -29,6 +29,7 @@ fn visible(conn: &mut DbConnection, who: &Identity, ref_code: &str) -> Result<Ne
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     pub household: Option<String>,
     pub status: Option<String>,

@@ -1,6 +1,12 @@
-//! The OpenAPI document at `/api/v1/openapi.json`, generated from the handlers.
+//! The OpenAPI document at `/api/v1/openapi.json`, generated from the
+//! handlers' annotations and then finished in one pass (`finish`): every
+//! path parameter declared, operation ids made unique, the bearer scheme,
+//! and the error responses every operation can give, with their body.
+
+use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
+use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::{
@@ -150,6 +156,153 @@ use super::{
 )]
 pub struct ApiDoc;
 
+/// The finished document (built once).
+pub fn document_json() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|_| json!({}));
+        finish(doc)
+    })
+}
+
 pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(document_json())
+}
+
+const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
+
+/// The error responses, by status: (status, description, when it applies).
+fn error_responses(method: &str, path: &str, has_input: bool) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    if has_input {
+        out.push((
+            "400",
+            "请求格式错误：JSON 或参数无法解析 (malformed request)",
+        ));
+        out.push(("422", "字段校验未通过 (validation failed)"));
+    }
+    out.push(("401", "未登录或令牌无效 (not signed in)"));
+    out.push(("403", "无权进行此操作 (forbidden for this role)"));
+    if path.contains('{') {
+        out.push(("404", "记录不存在或不可见 (not found)"));
+    }
+    if method != "get" {
+        out.push(("409", "与当前状态冲突 (conflict with the current state)"));
+    }
+    if path.ends_with("/auth/token") {
+        out.push((
+            "429",
+            "登录失败次数过多，请稍后再试 (too many failed sign-ins)",
+        ));
+    }
+    out.push(("503", "数据库暂不可用，请稍后重试 (database unavailable)"));
+    out
+}
+
+/// Completes what the annotations leave out.
+fn finish(mut doc: Value) -> Value {
+    let error_schema = json!({
+        "type": "object",
+        "description": "错误 (error)：code 为机器可读的代码，message 为中英文说明",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": ["validation_failed", "bad_request", "unauthorized",
+                    "forbidden", "not_found", "conflict", "rate_limited", "unavailable", "internal"]},
+                "message": {"type": "string"},
+                "field": {"type": "string", "description": "the first field in error"},
+                "details": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
+                }}
+            }
+        }}
+    });
+    let components = doc
+        .as_object_mut()
+        .map(|d| d.entry("components").or_insert_with(|| json!({})));
+    if let Some(Value::Object(components)) = components {
+        if let Value::Object(schemas) = components.entry("schemas").or_insert_with(|| json!({})) {
+            schemas.insert("Error".into(), error_schema);
+        }
+        components.insert(
+            "securitySchemes".into(),
+            json!({"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "POST /api/v1/auth/token 取得的令牌 (token from /auth/token)"}}),
+        );
+    }
+    // Signed in or not: each operation says what it allows by its 401/403.
+    doc["security"] = json!([{"bearer": []}, {}]);
+
+    let error_body =
+        json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+    let Some(Value::Object(paths)) = doc.get_mut("paths") else {
+        return doc;
+    };
+    for (path, item) in paths.iter_mut() {
+        let template: Vec<String> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|p| p.split('}').next())
+            .map(str::to_string)
+            .collect();
+        for method in METHODS {
+            let Some(Value::Object(op)) = item.get_mut(method) else {
+                continue;
+            };
+            // A unique id: the method and the path.
+            let id: String = format!("{method}{path}")
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join("_");
+            op.insert("operationId".into(), Value::String(id));
+            let params = op
+                .entry("parameters")
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .map(std::mem::take)
+                .unwrap_or_default();
+            let mut params: Vec<Value> = params;
+            for name in &template {
+                let declared = params
+                    .iter()
+                    .any(|p| p["in"] == "path" && p["name"] == name.as_str());
+                if !declared {
+                    let schema = if name == "id" {
+                        json!({"type": "integer", "format": "int64"})
+                    } else {
+                        json!({"type": "string"})
+                    };
+                    params.push(
+                        json!({"name": name, "in": "path", "required": true, "schema": schema}),
+                    );
+                }
+            }
+            let has_input = !params.is_empty() || op.contains_key("requestBody");
+            op.insert("parameters".into(), Value::Array(params));
+            let responses = op
+                .entry("responses")
+                .or_insert_with(|| json!({}))
+                .as_object_mut();
+            if let Some(responses) = responses {
+                for (status, description) in error_responses(method, path, has_input) {
+                    responses
+                        .entry(status)
+                        .or_insert_with(|| json!({"description": description}));
+                }
+                for (status, response) in responses.iter_mut() {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        if let Value::Object(r) = response {
+                            r.entry("content").or_insert_with(|| error_body.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    doc
 }

@@ -19,6 +19,7 @@ pub struct Organisation {
     pub kind: String,
     pub region: String,
     pub contact: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
     /// Where invitations and follow-ups go ('' for none).
     pub email: String,

@@ -46,6 +46,7 @@ pub struct UserView {
     pub organisation: Option<String>,
     pub regions: Vec<String>,
     pub active: bool,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
     pub email: String,
 }

@@ -82,12 +82,16 @@ pub struct ResourceDoc {
     pub organisation: Option<String>,
     pub version: i64,
     pub created_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
     pub updated_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub updated_at: NaiveDateTime,
     pub published_by: Option<String>,
+    #[serde(default, with = "crate::domain::timestamp::option")]
     pub published_at: Option<NaiveDateTime>,
     pub withdrawn_by: Option<String>,
+    #[serde(default, with = "crate::domain::timestamp::option")]
     pub withdrawn_at: Option<NaiveDateTime>,
 }
 
@@ -207,6 +211,7 @@ pub struct HistoryRow {
     pub from_status: Option<String>,
     pub to_status: String,
     pub actor: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub at: NaiveDateTime,
 }
 

@@ -4,6 +4,7 @@
 pub mod fields;
 pub mod region;
 pub mod region_names;
+pub mod timestamp;
 pub mod vocabulary;
 
 pub use region::RegionCode;

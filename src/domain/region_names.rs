@@ -17,6 +17,7 @@ use crate::error::{AppError, FieldError};
 pub struct RegionName {
     pub code: String,
     pub name: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub updated_at: NaiveDateTime,
 }
 

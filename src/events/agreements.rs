@@ -71,6 +71,7 @@ pub struct AgreementView {
     pub charity_signatory: String,
     pub note: String,
     pub created_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
 }
 

@@ -40,10 +40,15 @@ pub struct EventRow {
     pub status: String,
     pub version: i64,
     pub created_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::domain::timestamp")]
     pub updated_at: NaiveDateTime,
+    #[serde(with = "crate::domain::timestamp::option")]
     pub published_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::domain::timestamp::option")]
     pub held_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::domain::timestamp::option")]
     pub closed_at: Option<NaiveDateTime>,
 }
 
@@ -175,6 +180,7 @@ pub struct EventView {
     pub status: String,
     pub status_label: String,
     pub version: i64,
+    #[serde(with = "crate::domain::timestamp::option")]
     pub published_at: Option<NaiveDateTime>,
     pub items: Vec<ItemView>,
 }

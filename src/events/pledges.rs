@@ -43,6 +43,7 @@ pub struct PledgeView {
     pub status: String,
     pub status_label: String,
     pub created_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
 }
 

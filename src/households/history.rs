@@ -32,6 +32,7 @@ pub struct AssessmentRow {
     pub service_type: String,
     pub note: String,
     pub created_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
 }
 
@@ -193,6 +194,7 @@ pub struct NoteRow {
     #[serde(rename = "text")]
     pub body: String,
     pub created_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
 }
 

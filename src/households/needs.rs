@@ -145,8 +145,10 @@ pub struct NeedDoc {
     pub status: String,
     pub version: i64,
     pub created_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
     pub updated_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -174,6 +176,7 @@ pub struct NeedEvent {
     pub status: String,
     pub note: String,
     pub actor: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub at: NaiveDateTime,
 }
 

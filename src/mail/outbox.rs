@@ -50,10 +50,14 @@ pub struct OutboxRow {
     pub message_id: String,
     pub status: String,
     pub attempts: i64,
+    #[serde(with = "crate::domain::timestamp")]
     pub next_attempt_at: NaiveDateTime,
+    #[serde(with = "crate::domain::timestamp::option")]
     pub claimed_until: Option<NaiveDateTime>,
     pub last_error: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::domain::timestamp::option")]
     pub sent_at: Option<NaiveDateTime>,
 }
 

@@ -25,7 +25,9 @@ pub struct AlertRow {
     /// JSON array of reasons.
     #[serde(skip)]
     pub reasons: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub raised_at: NaiveDateTime,
+    #[serde(with = "crate::domain::timestamp")]
     pub changed_at: NaiveDateTime,
     pub changed_by: Option<String>,
 }
@@ -95,31 +97,29 @@ pub fn reconcile(
         .map(|(h, r, status)| ((h, r), status))
         .collect();
     let mut keep: HashSet<(i64, String)> = HashSet::new();
+    // New pairs are written in multi-row inserts (a first full scan may
+    // raise millions); pairs raised again are rare and updated one by one.
+    let mut new_rows = Vec::new();
     for q in qualifying {
         let key = (q.household_id, q.resource_ref.clone());
-        let status = current.get(&key).map(String::as_str);
-        let reasons = match status {
-            None | Some("withdrawn") => {
-                serde_json::to_string(&(q.reasons)()).unwrap_or_else(|_| "[]".into())
-            }
-            _ => String::new(),
-        };
-        match status {
+        match current.get(&key).map(String::as_str) {
             None => {
-                diesel::insert_into(alerts::table)
-                    .values((
-                        alerts::household_id.eq(q.household_id),
-                        alerts::resource_ref.eq(&q.resource_ref),
-                        alerts::resource_title.eq(&q.resource_title),
-                        alerts::status.eq("open"),
-                        alerts::reasons.eq(&reasons),
-                        alerts::raised_at.eq(now),
-                        alerts::changed_at.eq(now),
-                    ))
-                    .execute(conn)?;
-                counts.raised += 1;
+                let reasons = serde_json::to_string(&(q.reasons)()).unwrap_or_else(|_| "[]".into());
+                new_rows.push(NewAlert {
+                    household_id: q.household_id,
+                    resource_ref: q.resource_ref,
+                    resource_title: q.resource_title,
+                    status: "open",
+                    reasons,
+                    raised_at: now,
+                    changed_at: now,
+                });
+                if new_rows.len() == INSERT_BATCH {
+                    counts.raised += insert_all(conn, std::mem::take(&mut new_rows))?;
+                }
             }
             Some("withdrawn") => {
+                let reasons = serde_json::to_string(&(q.reasons)()).unwrap_or_else(|_| "[]".into());
                 diesel::update(
                     alerts::table
                         .filter(alerts::household_id.eq(q.household_id))
@@ -140,19 +140,56 @@ pub fn reconcile(
         }
         keep.insert(key);
     }
+    counts.raised += insert_all(conn, new_rows)?;
+    // Pairs that no longer qualify, withdrawn policy by policy.
+    let mut gone: HashMap<&str, Vec<i64>> = HashMap::new();
     for ((h, r), status) in &current {
         if live(status) && covered(*h, r) && !keep.contains(&(*h, r.clone())) {
-            diesel::update(
+            gone.entry(r.as_str()).or_default().push(*h);
+        }
+    }
+    for (r, households) in gone {
+        for chunk in households.chunks(500) {
+            counts.withdrawn += diesel::update(
                 alerts::table
-                    .filter(alerts::household_id.eq(h))
-                    .filter(alerts::resource_ref.eq(r)),
+                    .filter(alerts::resource_ref.eq(r))
+                    .filter(alerts::household_id.eq_any(chunk)),
             )
             .set((alerts::status.eq("withdrawn"), alerts::changed_at.eq(now)))
             .execute(conn)?;
-            counts.withdrawn += 1;
         }
     }
     Ok(counts)
+}
+
+/// Rows per multi-row insert (7 values each: well under SQLite's and
+/// PostgreSQL's limits on bound parameters).
+const INSERT_BATCH: usize = 1000;
+
+#[derive(Insertable)]
+#[diesel(table_name = alerts)]
+struct NewAlert {
+    household_id: i64,
+    resource_ref: String,
+    resource_title: String,
+    status: &'static str,
+    reasons: String,
+    raised_at: NaiveDateTime,
+    changed_at: NaiveDateTime,
+}
+
+/// Inserts new open alerts; returns how many.
+fn insert_all(conn: &mut DbConnection, rows: Vec<NewAlert>) -> Result<usize, AppError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // diesel's multi-backend connection has no multi-row insert; each
+    // backend's own connection has.
+    let insert = diesel::insert_into(alerts::table).values(&rows);
+    Ok(match conn {
+        DbConnection::Sqlite(c) => insert.execute(c)?,
+        DbConnection::Postgresql(c) => insert.execute(c)?,
+    })
 }
 
 /// The alerts of one policy: (household, policy, status).
@@ -183,10 +220,12 @@ pub fn of_households(
     Ok(out)
 }
 
-/// Every alert: (household, policy, status).
-pub fn all(conn: &mut DbConnection) -> Result<Vec<(i64, String, String)>, AppError> {
+/// The policies that have open or acknowledged alerts.
+pub fn live_refs(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
     Ok(alerts::table
-        .select((alerts::household_id, alerts::resource_ref, alerts::status))
+        .filter(alerts::status.eq_any(["open", "acknowledged"]))
+        .select(alerts::resource_ref)
+        .distinct()
         .load(conn)?)
 }
 

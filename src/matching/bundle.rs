@@ -101,6 +101,7 @@ pub struct Bundle {
     pub needs: Vec<BundleNeed>,
     pub resources: Vec<NeedResources>,
     pub generated_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub generated_at: NaiveDateTime,
 }
 

@@ -44,38 +44,38 @@ pub struct FactsTable {
 
 const CHUNK: usize = 500;
 
-/// Loads the active, consented households among `ids` (all when `None`).
+/// Loads the active, consented households among `ids` (all when `None`),
+/// a chunk at a time, so that only one chunk's rows are held besides the
+/// entries (a city's rows at once would leave hundreds of megabytes of
+/// freed but fragmented heap behind).
 pub fn load_entries(
     conn: &mut DbConnection,
     ids: Option<&[i64]>,
     day: NaiveDate,
 ) -> Result<Vec<Entry>, AppError> {
-    let mut rows: Vec<HouseholdRow> = Vec::new();
-    match ids {
-        Some(ids) => {
-            for chunk in ids.chunks(CHUNK) {
-                rows.extend(
-                    households::table
-                        .filter(households::id.eq_any(chunk))
-                        .filter(households::status.eq("active"))
-                        .filter(households::consent.eq(true))
-                        .select(HouseholdRow::as_select())
-                        .load(conn)?,
-                );
-            }
-        }
+    let all: Vec<i64>;
+    let ids = match ids {
+        Some(ids) => ids,
         None => {
-            rows = households::table
+            all = households::table
                 .filter(households::status.eq("active"))
                 .filter(households::consent.eq(true))
                 .order((households::region.asc(), households::id.asc()))
-                .select(HouseholdRow::as_select())
+                .select(households::id)
                 .load(conn)?;
+            &all
         }
-    }
-    let mut by_household: HashMap<i64, Vec<MemberRow>> = HashMap::new();
-    let row_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    for chunk in row_ids.chunks(CHUNK) {
+    };
+    let mut entries = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<HouseholdRow> = households::table
+            .filter(households::id.eq_any(chunk))
+            .filter(households::status.eq("active"))
+            .filter(households::consent.eq(true))
+            .order((households::region.asc(), households::id.asc()))
+            .select(HouseholdRow::as_select())
+            .load(conn)?;
+        let mut by_household: HashMap<i64, Vec<MemberRow>> = HashMap::new();
         let list: Vec<MemberRow> = members::table
             .filter(members::household_id.eq_any(chunk))
             .order((members::household_id.asc(), members::position.asc()))
@@ -84,10 +84,7 @@ pub fn load_entries(
         for m in list {
             by_household.entry(m.household_id).or_default().push(m);
         }
-    }
-    Ok(rows
-        .into_iter()
-        .map(|row| {
+        entries.extend(rows.into_iter().map(|row| {
             let list = by_household.remove(&row.id).unwrap_or_default();
             let input = FactsInput {
                 region: row.region.clone(),
@@ -101,8 +98,9 @@ pub fn load_entries(
                 region: row.region,
                 adviser: row.adviser,
             }
-        })
-        .collect())
+        }));
+    }
+    Ok(entries)
 }
 
 fn newest_seq(conn: &mut DbConnection) -> Result<i64, AppError> {

@@ -66,8 +66,10 @@ pub struct ReferralView {
     pub household_ref: Option<String>,
     pub note: String,
     pub created_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: NaiveDateTime,
     pub updated_by: String,
+    #[serde(with = "crate::domain::timestamp")]
     pub updated_at: NaiveDateTime,
 }
 

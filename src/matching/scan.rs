@@ -137,8 +137,10 @@ pub struct Report {
     pub counts: Counts,
 }
 
-/// Every live policy against every household; `progress(done, total)`
-/// after each policy.
+/// Every live policy against every household, one policy (and one
+/// transaction) at a time so that only one policy's pairs are held in
+/// memory; then the live alerts of policies no longer live are withdrawn.
+/// `progress(done, total)` after each policy.
 pub fn scan_all(
     conn: &mut DbConnection,
     table: &FactsTable,
@@ -147,18 +149,19 @@ pub fn scan_all(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Report, AppError> {
     let policies: Vec<&Arc<RuledResource>> = live_policies(book, day).collect();
-    let mut found = Vec::new();
+    let mut counts = Counts::default();
     let mut checks = 0;
     for (i, p) in policies.iter().enumerate() {
         checks += table.in_scope(&p.region).len();
-        found.extend(pairs(table, p, qualifying(table, p)));
+        counts += scan_policy(conn, table, book, &p.ref_code, day)?;
         progress(i + 1, policies.len());
     }
-    let counts = conn.transaction(|conn| {
-        lock_for_write(conn)?;
-        let existing = alerts::all(conn)?;
-        alerts::reconcile(conn, |_, _| true, existing, found)
-    })?;
+    let live: HashSet<&str> = policies.iter().map(|p| p.ref_code.as_str()).collect();
+    for stale in alerts::live_refs(conn)? {
+        if !live.contains(stale.as_str()) {
+            counts += scan_policy(conn, table, book, &stale, day)?;
+        }
+    }
     Ok(Report {
         households: table.len(),
         policies: policies.len(),

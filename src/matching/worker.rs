@@ -63,17 +63,17 @@ impl Scanner {
         let day = today();
         let book = rules.current(&mut conn)?;
         let Some((table, follower)) = guard.as_mut().filter(|(t, _)| t.day == day) else {
+            let started = std::time::Instant::now();
             let table = FactsTable::load(&mut conn, day)?;
             let report = scan::scan_all(&mut conn, &table, &book, day, |_, _| {})?;
-            if report.counts.raised + report.counts.withdrawn > 0 {
-                tracing::info!(
-                    raised = report.counts.raised,
-                    withdrawn = report.counts.withdrawn,
-                    households = report.households,
-                    policies = report.policies,
-                    "policy scan caught up"
-                );
-            }
+            tracing::info!(
+                raised = report.counts.raised,
+                withdrawn = report.counts.withdrawn,
+                households = report.households,
+                policies = report.policies,
+                secs = started.elapsed().as_secs_f64(),
+                "full policy scan done"
+            );
             let follower = Follower::new(table.seq - LOAD_OVERLAP);
             *guard = Some((table, follower));
             return Ok(());

@@ -12,6 +12,7 @@ use crate::error::AppError;
 #[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
+    #[serde(with = "crate::domain::timestamp")]
     pub at: NaiveDateTime,
     pub actor: String,
     /// `reveal` (a masked value shown), `view` (a record read), `lookup`

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{policy, TestApp};
+use crate::helpers::{policy, spawn_configured, Backend, TestApp};
 use crate::households::household;
 
 crate::backend_tests!(alerts_are_raised_once_and_withdrawn);
@@ -186,4 +186,90 @@ async fn alerts_are_raised_once_and_withdrawn(app: TestApp) {
     assert_eq!(status, 200, "{body}");
     until(&app, &adviser, "", |l| l.is_empty()).await;
     assert_eq!(alerts(&app, &adviser, "all").await.len(), 1);
+}
+
+#[actix_web::test]
+async fn a_full_scan_writes_thousands_and_catches_a_withdrawn_policy_sqlite() {
+    a_full_scan_writes_thousands_and_catches_a_withdrawn_policy(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn a_full_scan_writes_thousands_and_catches_a_withdrawn_policy_postgres() {
+    a_full_scan_writes_thousands_and_catches_a_withdrawn_policy(Backend::Postgres).await;
+}
+
+/// The numbers `aidmatch scan` reports: (raised, withdrawn, unchanged).
+fn scan(app: &TestApp) -> (usize, usize, usize) {
+    let out = app.cli(["scan"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let count = |label: &str| -> usize {
+        let at = text
+            .find(label)
+            .unwrap_or_else(|| panic!("{label} in {text}"))
+            + label.len();
+        text[at..]
+            .trim_start()
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a number after {label} in {text}"))
+    };
+    (count("新提醒"), count("撤回"), count("不变"))
+}
+
+/// A full scan (no background scanner running) over a few thousand
+/// households writes its alerts in batches, changes nothing when run again,
+/// and withdraws the alerts of a policy withdrawn while no scanner ran.
+async fn a_full_scan_writes_thousands_and_catches_a_withdrawn_policy(backend: Backend) {
+    let Some(app) = spawn_configured(backend, true, |s| s.background_scan = false).await else {
+        eprintln!("skipped: AIDMATCH_TEST_POSTGRES is not set");
+        return;
+    };
+    let out = app.cli(["gen", "--households", "2600", "--seed", "5"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let admin = app.token("admin").await;
+    // Every household qualifies for exactly one of the two.
+    for (r, local) in [("P-T-LOCAL", true), ("P-T-MIGRANT", false)] {
+        let mut p = policy(r);
+        p["eligibility"] = json!({"==": [{"var": "hukou_local"}, local]});
+        let (status, body) = app.post("/api/v1/resources", Some(&admin), &p).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (raised, withdrawn, unchanged) = scan(&app);
+    assert!(
+        raised >= 2600,
+        "one alert per generated household at least: {raised}"
+    );
+    assert_eq!((withdrawn, unchanged), (0, 0));
+    assert_eq!(scan(&app), (0, 0, raised), "a second scan changes nothing");
+
+    // Withdrawn while no scanner runs: the next full scan withdraws its alerts.
+    let (status, body) = app
+        .post(
+            "/api/v1/resources/P-T-MIGRANT/withdraw",
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (again, withdrawn, unchanged) = scan(&app);
+    assert_eq!(again, 0);
+    assert!(withdrawn > 0 && unchanged > 0, "{withdrawn} {unchanged}");
+    assert_eq!(withdrawn + unchanged, raised);
+    let gone = alerts(&app, &admin, "withdrawn").await;
+    assert!(!gone.is_empty());
+    assert!(
+        gone.iter().all(|a| a["resource_ref"] == "P-T-MIGRANT"),
+        "{gone:?}"
+    );
+    assert_eq!(scan(&app), (0, 0, unchanged), "nothing left to withdraw");
 }
