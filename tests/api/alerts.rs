@@ -238,17 +238,16 @@ async fn a_full_scan_writes_thousands_and_catches_a_withdrawn_policy(backend: Ba
     );
     let admin = app.token("admin").await;
     // Every household qualifies for exactly one of the two.
-    for (r, local) in [("P-T-LOCAL", true), ("P-T-MIGRANT", false)] {
+    for (r, op) in [("P-T-LOCAL", "=="), ("P-T-MIGRANT", "!=")] {
         let mut p = policy(r);
-        p["eligibility"] = json!({"==": [{"var": "hukou_local"}, local]});
+        p["eligibility"] = json!({op: [{"var": "hukou_local"}, true]});
         let (status, body) = app.post("/api/v1/resources", Some(&admin), &p).await;
         assert_eq!(status, 201, "{body}");
     }
     let (raised, withdrawn, unchanged) = scan(&app);
-    assert!(
-        raised >= 2600,
-        "one alert per generated household at least: {raised}"
-    );
+    // Every Shanghai household (some generated ones live in Jiangsu, outside
+    // the policies' 310000): more than two multi-row inserts' worth.
+    assert!(raised > 2_000, "one alert per household in scope: {raised}");
     assert_eq!((withdrawn, unchanged), (0, 0));
     assert_eq!(scan(&app), (0, 0, raised), "a second scan changes nothing");
 

@@ -18,6 +18,67 @@ async fn health_reports_the_database(app: TestApp) {
     assert_eq!(status, 200);
     assert!(doc["paths"]["/api/v1/resources"].is_object(), "{doc}");
     assert!(doc["paths"]["/api/v1/auth/token"].is_object());
+    openapi_is_complete(&doc);
+}
+
+/// What clients and scripts/fuzz-api.sh rely on: every path parameter
+/// declared (and nothing else `in: path`), unique operation ids, the bearer
+/// scheme, and error responses with the error body.
+fn openapi_is_complete(doc: &serde_json::Value) {
+    let mut ids = std::collections::HashSet::new();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let template: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|p| p.split('}').next())
+            .collect();
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let id = op["operationId"].as_str().unwrap().to_string();
+            assert!(ids.insert(id.clone()), "operationId {id} twice");
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            for name in &template {
+                assert!(
+                    params
+                        .iter()
+                        .any(|p| p["in"] == "path" && p["name"] == *name),
+                    "{method} {path}: {{{name}}} not declared"
+                );
+            }
+            for p in params.iter().filter(|p| p["in"] == "path") {
+                assert!(
+                    template.contains(&p["name"].as_str().unwrap()),
+                    "{method} {path}: {} declared in: path",
+                    p["name"]
+                );
+            }
+            let responses = op["responses"].as_object().unwrap();
+            for code in ["401", "403", "503"] {
+                let r = &responses[code];
+                assert_eq!(
+                    r["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Error",
+                    "{method} {path} {code}"
+                );
+            }
+        }
+    }
+    assert!(operations >= 70, "{operations}");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert!(doc["components"]["schemas"]["Error"]["properties"]["error"].is_object());
+    // A query string is a query parameter.
+    let list = &doc["paths"]["/api/v1/needs"]["get"]["parameters"];
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "status" && p["in"] == "query"),
+        "{list}"
+    );
 }
 
 async fn login_issues_a_working_token(app: TestApp) {

@@ -356,7 +356,12 @@ async fn status_workflow_records_who_and_when(app: TestApp) {
     assert_eq!(status, 200);
     assert_eq!(doc["status"], "published");
     assert_eq!(doc["published_by"], "charity_a");
-    assert!(doc["published_at"].is_string());
+    // RFC 3339 in UTC, as OpenAPI's date-time means.
+    let at = doc["published_at"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.ends_with('Z'),
+        "{at}"
+    );
     assert_eq!(doc["version"], 2);
     let (status, public_doc) = app.get("/api/v1/resources/S-W", None).await;
     assert_eq!(status, 200);
