@@ -24,7 +24,7 @@ use aidmatch::startup::{data_cipher, open_database};
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::results::{Better, Results};
+use crate::results::{Goal, Results};
 use crate::Config;
 
 /// The account the HTTP measures sign in with.
@@ -136,8 +136,7 @@ pub fn prepare(cfg: &Config, results: &mut Results) -> Data {
             &format!("search index build from the database ({catalogue} resources)"),
             secs,
             "s",
-            Better::Lower,
-            None,
+            Goal::Lower,
             format!(
                 "{:.0} resources/s; {:.0} MB on disk",
                 catalogue as f64 / secs,
@@ -168,8 +167,7 @@ fn generate(cfg: &Config, conn: &mut DbConnection, cipher: &DataCipher, results:
         "aidmatch gen: resources written",
         cfg.resources as f64 / secs,
         "/s",
-        Better::Higher,
-        None,
+        Goal::Higher,
         format!("{} in {secs:.1} s", cfg.resources),
     );
     let t = Instant::now();
@@ -180,8 +178,7 @@ fn generate(cfg: &Config, conn: &mut DbConnection, cipher: &DataCipher, results:
         "aidmatch gen: households written (members encrypted)",
         cfg.households as f64 / secs,
         "/s",
-        Better::Higher,
-        None,
+        Goal::Higher,
         format!("{} in {secs:.1} s", cfg.households),
     );
     generate_policies(conn, cfg.policies, 11).expect("policies");
@@ -238,8 +235,7 @@ fn first_scan(conn: &mut DbConnection, results: &mut Results) {
         "first full scan, alerts written (aidmatch scan)",
         secs,
         "s",
-        Better::Lower,
-        None,
+        Goal::Lower,
         format!(
             "{} policies × {} households; {} alerts raised",
             report.policies, report.households, report.counts.raised

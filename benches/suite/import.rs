@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use crate::data::{settings, Data};
-use crate::results::{Better, Results};
+use crate::results::{Goal, Results};
 
 pub fn run(data: &Data, n_resources: usize, n_households: usize, results: &mut Results) {
     let scratch = tempfile::tempdir().expect("temp dir");
@@ -33,8 +33,7 @@ pub fn run(data: &Data, n_resources: usize, n_households: usize, results: &mut R
         "import resources (JSON, all or nothing)",
         n_resources as f64 / secs,
         "/s",
-        Better::Higher,
-        None,
+        Goal::Higher,
         format!(
             "{n_resources} in {secs:.1} s into an empty SQLite database ({:.1} MB of JSON)",
             text.len() as f64 / 1_048_576.0
@@ -53,8 +52,7 @@ pub fn run(data: &Data, n_resources: usize, n_households: usize, results: &mut R
         "import households with members (JSON, all or nothing)",
         n_households as f64 / secs,
         "/s",
-        Better::Higher,
-        None,
+        Goal::Higher,
         format!("{n_households} in {secs:.1} s; ID numbers checked and encrypted"),
     );
 }

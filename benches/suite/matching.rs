@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::data::Data;
-use crate::results::{Better, Results};
+use crate::results::{Goal, Results};
 
 pub fn run(data: &Data, results: &mut Results) {
     let mut conn = data.pool.get().expect("connection");
@@ -38,8 +38,7 @@ pub fn run(data: &Data, results: &mut Results) {
         &format!("facts table: {} households loaded and derived", table.len()),
         secs,
         "s",
-        Better::Lower,
-        None,
+        Goal::Lower,
         "done at start and once a day by the scanner",
     );
     results.add(
@@ -47,8 +46,7 @@ pub fn run(data: &Data, results: &mut Results) {
         "facts table: memory held (anonymous RSS grown by loading)",
         table_mb,
         "MB",
-        Better::Lower,
-        None,
+        Goal::Lower,
         format!(
             "{:.1} KB a household",
             table_mb * 1024.0 / table.len().max(1) as f64
@@ -79,8 +77,7 @@ pub fn run(data: &Data, results: &mut Results) {
         &format!("all {} policies against all households", policies.len()),
         all.as_secs_f64(),
         "s",
-        Better::Lower,
-        Some(10.0),
+        Goal::Below(10.0),
         format!("{qualifying} qualifying pairs"),
     );
 
@@ -98,8 +95,7 @@ pub fn run(data: &Data, results: &mut Results) {
         "wording a new alert's reasons",
         t.elapsed().as_secs_f64() * 1e6 / worded.max(1) as f64,
         "µs",
-        Better::Lower,
-        None,
+        Goal::Lower,
         format!("n={worded}"),
     );
     drop(table);

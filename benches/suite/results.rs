@@ -15,6 +15,14 @@ pub enum Better {
     Higher,
 }
 
+/// What a figure should be: smaller or larger, or under a target.
+#[derive(Debug, Clone, Copy)]
+pub enum Goal {
+    Lower,
+    Higher,
+    Below(f64),
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
     /// Stable key for comparing runs, e.g. `search.http.p99_ms`.
@@ -74,10 +82,14 @@ impl Results {
         name: &str,
         value: f64,
         unit: &str,
-        better: Better,
-        target: Option<f64>,
+        goal: Goal,
         note: impl Into<String>,
     ) {
+        let (better, target) = match goal {
+            Goal::Lower => (Better::Lower, None),
+            Goal::Higher => (Better::Higher, None),
+            Goal::Below(t) => (Better::Lower, Some(t)),
+        };
         let row = Row {
             id: id.into(),
             name: name.into(),
@@ -115,8 +127,7 @@ impl Results {
             &format!("{name}, p50"),
             p50,
             "ms",
-            Better::Lower,
-            None,
+            Goal::Lower,
             note.clone(),
         );
         self.add(
@@ -124,8 +135,10 @@ impl Results {
             &format!("{name}, p99"),
             p99,
             "ms",
-            Better::Lower,
-            p99_target_ms,
+            match p99_target_ms {
+                Some(t) => Goal::Below(t),
+                None => Goal::Lower,
+            },
             note,
         );
     }

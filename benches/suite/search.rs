@@ -10,7 +10,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::results::{percentile, Better, Results};
+use crate::results::{percentile, Goal, Results};
 use crate::Config;
 
 /// Official names, abbreviations, colloquial needs, pinyin, near misses.
@@ -198,8 +198,7 @@ pub fn fts5(cfg: &Config, conn: &mut DbConnection, results: &mut Results) {
             "search p99: FTS5 baseline ÷ tantivy",
             theirs / ours,
             "×",
-            Better::Higher,
-            None,
+            Goal::Higher,
             "how many times faster than the baseline at p99",
         );
     }

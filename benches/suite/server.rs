@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use crate::data::{Data, ADMIN};
 use crate::matching::screening_bodies;
-use crate::results::{Better, Results};
+use crate::results::{Goal, Results};
 use crate::search::queries;
 use crate::Config;
 
@@ -147,8 +147,7 @@ pub fn run(cfg: &Config, data: &Data, results: &mut Results) {
         "server start until /healthz answers",
         started.elapsed().as_secs_f64(),
         "s",
-        Better::Lower,
-        None,
+        Goal::Lower,
         "migrations checked, index opened and caught up",
     );
     while !log_has(&server, "full policy scan done") {
@@ -164,8 +163,7 @@ pub fn run(cfg: &Config, data: &Data, results: &mut Results) {
         "server start until its full policy scan is done",
         started.elapsed().as_secs_f64(),
         "s",
-        Better::Lower,
-        None,
+        Goal::Lower,
         "facts table loaded, every policy against every household, alerts reconciled",
     );
     let pid = server.child.id();
@@ -175,8 +173,7 @@ pub fn run(cfg: &Config, data: &Data, results: &mut Results) {
         "server memory (RSS) after start and full scan",
         rss,
         "MB",
-        Better::Lower,
-        Some(500.0),
+        Goal::Below(500.0),
         format!("anonymous {anon:.0} MB, mapped files {file:.0} MB"),
     );
 
@@ -214,8 +211,7 @@ pub fn run(cfg: &Config, data: &Data, results: &mut Results) {
         "server memory (RSS) after the HTTP load",
         rss,
         "MB",
-        Better::Lower,
-        Some(500.0),
+        Goal::Below(500.0),
         format!("anonymous {anon:.0} MB, mapped files {file:.0} MB"),
     );
     results.add(
@@ -223,8 +219,7 @@ pub fn run(cfg: &Config, data: &Data, results: &mut Results) {
         "server memory, peak (VmHWM) since start",
         peak,
         "MB",
-        Better::Lower,
-        Some(500.0),
+        Goal::Below(500.0),
         "includes the start-up full scan",
     );
     let still_running = matches!(server.child.try_wait(), Ok(None));
@@ -488,8 +483,7 @@ fn throughput(
             &format!("{name}: throughput"),
             run.requests_per_s,
             "req/s",
-            Better::Higher,
-            None,
+            Goal::Higher,
             format!("{how}; {} requests, 0 errors", run.requests),
         );
         results.add(
@@ -497,8 +491,7 @@ fn throughput(
             &format!("{name}: p99 under load"),
             run.p99_ms,
             "ms",
-            Better::Lower,
-            None,
+            Goal::Lower,
             format!("p50 {:.2} ms", run.p50_ms),
         );
     }
@@ -511,8 +504,7 @@ fn throughput(
             &format!("{name} throughput as a share of the /healthz ceiling"),
             run.requests_per_s / health.requests_per_s * 100.0,
             "%",
-            Better::Higher,
-            None,
+            Goal::Higher,
             "same server, same load",
         );
     }

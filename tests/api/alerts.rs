@@ -213,7 +213,6 @@ fn scan(app: &TestApp) -> (usize, usize, usize) {
             .unwrap_or_else(|| panic!("{label} in {text}"))
             + label.len();
         text[at..]
-            .trim_start()
             .split_whitespace()
             .next()
             .and_then(|n| n.parse().ok())
