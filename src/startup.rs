@@ -286,6 +286,14 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
         .mask_unmatched_patterns("UNKNOWN")
         .build()
         .map_err(|e| AppError::Internal(format!("metrics: {e}")))?;
+    // Work that holds a database connection runs on each worker's blocking
+    // pool; more such threads than connections would only wait for one (and
+    // each thread keeps its own allocator caches), so the pools together
+    // match the connection pool.
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let blocking = (state.pool.max_size() as usize).div_ceil(workers).max(2);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -305,6 +313,8 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server
             .configure(pages::configure)
             .default_service(web::to(pages::not_found))
     })
+    .workers(workers)
+    .worker_max_blocking_threads(blocking)
     .shutdown_timeout(10)
     .listen(listener)
     .map_err(|e| AppError::Internal(format!("cannot start server: {e}")))?

@@ -27,11 +27,9 @@ pub fn run(data: &Data, results: &mut Results) {
         .filter(|r| r.kind == "policy" && r.valid_on(day))
         .collect();
 
-    let anon_before = crate::server::own_anonymous_mb();
     let t = Instant::now();
     let table = FactsTable::load(&mut conn, day).expect("facts table");
     let secs = t.elapsed().as_secs_f64();
-    let table_mb = crate::server::own_anonymous_mb() - anon_before;
 
     results.add(
         "facts.load_s",
@@ -41,18 +39,6 @@ pub fn run(data: &Data, results: &mut Results) {
         Goal::Lower,
         "done at start and once a day by the scanner",
     );
-    results.add(
-        "facts.memory_mb",
-        "facts table: memory held (anonymous RSS grown by loading)",
-        table_mb,
-        "MB",
-        Goal::Lower,
-        format!(
-            "{:.1} KB a household",
-            table_mb * 1024.0 / table.len().max(1) as f64
-        ),
-    );
-
     // One policy against all households, each policy on its own.
     let mut per_policy = Vec::with_capacity(policies.len());
     let mut qualifying = 0usize;

@@ -58,11 +58,6 @@ fn memory(pid: u32) -> (f64, f64, f64, f64) {
     )
 }
 
-/// This process's anonymous memory (RssAnon), in MB.
-pub fn own_anonymous_mb() -> f64 {
-    memory(std::process::id()).1
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
