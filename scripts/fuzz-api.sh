@@ -34,9 +34,8 @@
 # needed repairs; 2 if the script could not run at all; 0 otherwise.
 #
 # Environment (all optional):
-#   AIDMATCH_BIN          server binary (default target/release/aidmatch, then
-#                         target/debug/aidmatch; built with `cargo build --release`
-#                         if neither exists)
+#   AIDMATCH_BIN          server binary (default: target/release/aidmatch, built
+#                         first with `cargo build --release`)
 #   DATABASE_URL          postgres://... to fuzz on PostgreSQL instead of a fresh
 #                         SQLite per role. Use a THROWAWAY database: it is shared by
 #                         all roles and the fuzzer writes junk into it.
@@ -118,13 +117,11 @@ esac
 # --- 2. the server binary --------------------------------------------------
 bin=${AIDMATCH_BIN:-}
 if [ -z "$bin" ]; then
-    if [ -x target/release/aidmatch ]; then bin=target/release/aidmatch
-    elif [ -x target/debug/aidmatch ]; then bin=target/debug/aidmatch
-    else
-        log "no server binary; running cargo build --release"
-        cargo build --release
-        bin=target/release/aidmatch
-    fi
+    # Built from the current sources (a no-op when it is up to date), so the
+    # fuzzer never tests a stale binary.
+    log "cargo build --release --bin aidmatch"
+    cargo build --release --locked --bin aidmatch >&2
+    bin=target/release/aidmatch
 fi
 [ -x "$bin" ] || { echo "server binary '$bin' is missing or not executable" >&2; exit 2; }
 case "$bin" in /*) ;; *) bin="$repo/$bin" ;; esac
