@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use aidmatch::auth::users::{self, UserInput};
 use aidmatch::config::Settings;
-use aidmatch::db::schema::{households, resources};
+use aidmatch::db::schema::{households, needs, resources};
 use aidmatch::db::{DbConnection, DbPool};
 use aidmatch::demo::synthetic::{generate_households, generate_policies, generate_resources};
 use aidmatch::eligibility::rulebook::RuleBook;
@@ -219,6 +219,17 @@ fn generate(cfg: &Config, conn: &mut DbConnection, cipher: &DataCipher, results:
         },
     )
     .expect("bench admin");
+}
+
+/// 50 households with open needs, for bundles.
+pub fn households_with_needs(conn: &mut DbConnection) -> Vec<String> {
+    needs::table
+        .inner_join(households::table)
+        .select(households::ref_code)
+        .distinct()
+        .limit(50)
+        .load(conn)
+        .expect("households with needs")
 }
 
 /// The first full scan of a new city: every policy against every

@@ -4,14 +4,12 @@
 
 use std::time::Instant;
 
-use aidmatch::db::schema::{households, needs};
 use aidmatch::eligibility::rulebook::RuleBook;
 use aidmatch::eligibility::{report, screening};
 use aidmatch::households::repository;
 use aidmatch::matching::bundle;
 use aidmatch::matching::facts_table::FactsTable;
 use aidmatch::matching::scan;
-use diesel::prelude::*;
 use serde_json::json;
 
 use crate::data::Data;
@@ -87,13 +85,7 @@ pub fn run(data: &Data, results: &mut Results) {
     drop(table);
 
     // Bundles of households with needs.
-    let refs: Vec<String> = needs::table
-        .inner_join(households::table)
-        .select(households::ref_code)
-        .distinct()
-        .limit(50)
-        .load(&mut conn)
-        .expect("households with needs");
+    let refs = crate::data::households_with_needs(&mut conn);
     let mut samples = Vec::new();
     for round in 0..4 {
         for r in &refs {

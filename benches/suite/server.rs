@@ -6,9 +6,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aidmatch::db::schema::{households, needs};
-use diesel::prelude::*;
-
 use crate::data::{Data, ADMIN};
 use crate::matching::screening_bodies;
 use crate::results::{Goal, Results};
@@ -99,15 +96,7 @@ fn log_has(server: &Server, text: &str) -> bool {
 pub fn run(cfg: &Config, data: &Data, results: &mut Results) {
     // Households with needs (for bundles), picked before the server opens
     // the database.
-    let mut conn = data.pool.get().expect("connection");
-    let refs: Vec<String> = needs::table
-        .inner_join(households::table)
-        .select(households::ref_code)
-        .distinct()
-        .limit(50)
-        .load(&mut conn)
-        .expect("households with needs");
-    drop(conn);
+    let refs = crate::data::households_with_needs(&mut data.pool.get().expect("connection"));
 
     let started = Instant::now();
     let mut server = start(&data.settings.data_dir);
