@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod editing;
+pub mod export;
 pub mod import;
 pub mod model;
 pub mod repository;

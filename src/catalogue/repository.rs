@@ -155,6 +155,30 @@ pub fn list(
     Ok((total, rows))
 }
 
+/// Every resource `vis` allows that matches `q` (its page ignored), by
+/// ref, at most `limit`.
+pub fn list_all(
+    conn: &mut DbConnection,
+    vis: Visibility,
+    q: &ListQuery,
+    limit: i64,
+) -> Result<Vec<ResourceRow>, AppError> {
+    Ok(filtered(vis, q)
+        .order(resources::ref_code.asc())
+        .limit(limit)
+        .select(ResourceRow::as_select())
+        .load(conn)?)
+}
+
+/// Every organisation's name by id.
+pub fn all_organisation_names(conn: &mut DbConnection) -> Result<HashMap<i64, String>, AppError> {
+    Ok(organisations::table
+        .select((organisations::id, organisations::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// Organisation names by id, for the rows given.
 pub fn organisation_names(
     conn: &mut DbConnection,

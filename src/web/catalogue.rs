@@ -12,6 +12,7 @@ use super::{redirect, render, render_with, require_role, require_user, PageCtx, 
 use crate::auth::{csrf, Identity, Role};
 use crate::catalogue::access::{self, visibility_for, Visibility};
 use crate::catalogue::editing;
+use crate::catalogue::export;
 use crate::catalogue::model::{Apply, HistoryRow};
 use crate::catalogue::repository::{self, ListQuery};
 use crate::catalogue::validation::validate_resource;
@@ -24,6 +25,8 @@ const PER_PAGE: i64 = 20;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/resources", web::get().to(list))
+        .route("/resources.xlsx", web::get().to(export_public))
+        .route("/manage/resources.xlsx", web::get().to(export_managed))
         .route("/resources/new", web::get().to(new_form))
         .route("/resources/new", web::post().to(create))
         .route("/resources/{ref}", web::get().to(detail))
@@ -83,7 +86,45 @@ struct ListPage {
     status_tabs: Vec<KindTab>,
     prev_link: String,
     next_link: String,
+    export_link: String,
     filtered: bool,
+}
+
+/// What a list (or its export) shows: the visibility and the filters,
+/// unknown codes ignored.
+fn list_query(
+    user: Option<&Identity>,
+    params: &ListParams,
+    manage: bool,
+    page: i64,
+) -> (Visibility, ListQuery) {
+    let q = params.q.clone().unwrap_or_default().trim().to_string();
+    let kind = params
+        .kind
+        .clone()
+        .filter(|k| vocabulary::is_known(KINDS, k));
+    let status = params
+        .status
+        .clone()
+        .filter(|s| manage && vocabulary::is_known(STATUSES, s));
+    // The public list shows published resources to everyone; the management
+    // list shows what the account may manage or read.
+    let (vis, organisation_id) = match (user, manage) {
+        (Some(u), true) if u.role == Role::Charity => {
+            (Visibility::All, Some(u.organisation_id.unwrap_or(-1)))
+        }
+        (Some(u), true) => (visibility_for(Some(u)), None),
+        _ => (Visibility::Public, None),
+    };
+    let query = ListQuery {
+        kind,
+        status,
+        organisation_id,
+        text: Some(q).filter(|t| !t.is_empty()),
+        page,
+        per_page: PER_PAGE,
+    };
+    (vis, query)
 }
 
 async fn list_page(
@@ -98,39 +139,11 @@ async fn list_page(
     } else {
         "/resources"
     };
-    let q = params.q.clone().unwrap_or_default().trim().to_string();
-    let kind = params
-        .kind
-        .clone()
-        .filter(|k| vocabulary::is_known(KINDS, k))
-        .unwrap_or_default();
-    let status = if manage {
-        params
-            .status
-            .clone()
-            .filter(|s| vocabulary::is_known(STATUSES, s))
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
     let page = params.page.unwrap_or(1).clamp(1, 100_000);
-    // The public list shows published resources to everyone; the management
-    // list shows what the account may manage or read.
-    let (vis, organisation_id) = match (&user, manage) {
-        (Some(u), true) if u.role == Role::Charity => {
-            (Visibility::All, Some(u.organisation_id.unwrap_or(-1)))
-        }
-        (Some(u), true) => (visibility_for(Some(u)), None),
-        _ => (Visibility::Public, None),
-    };
-    let query = ListQuery {
-        kind: Some(kind.clone()).filter(|k| !k.is_empty()),
-        status: Some(status.clone()).filter(|s| !s.is_empty()),
-        organisation_id,
-        text: Some(q.clone()).filter(|t| !t.is_empty()),
-        page,
-        per_page: PER_PAGE,
-    };
+    let (vis, query) = list_query(user.as_ref(), &params, manage, page);
+    let q = query.text.clone().unwrap_or_default();
+    let kind = query.kind.clone().unwrap_or_default();
+    let status = query.status.clone().unwrap_or_default();
     let (total, rows) = state
         .db(move |conn| repository::list(conn, vis, &query))
         .await?;
@@ -189,6 +202,7 @@ async fn list_page(
         } else {
             String::new()
         },
+        export_link: list_link(&format!("{base}.xlsx"), &q, &kind, &status, 1),
         filtered: !q.is_empty() || !kind.is_empty() || !status.is_empty(),
         rows,
         tabs,
@@ -213,6 +227,53 @@ async fn manage(
 ) -> Result<HttpResponse, PageError> {
     let who = require_user(&req, user.0)?;
     list_page(state, req, Some(who), params.into_inner(), true).await
+}
+
+/// The list's rows (all pages) as an `.xlsx` download.
+async fn export(
+    state: web::Data<AppState>,
+    user: Option<Identity>,
+    params: ListParams,
+    manage: bool,
+) -> Result<HttpResponse, PageError> {
+    let (vis, query) = list_query(user.as_ref(), &params, manage, 1);
+    let bytes = state
+        .db(move |conn| {
+            let rows = repository::list_all(conn, vis, &query, export::MAX_ROWS)?;
+            let organisations = repository::all_organisation_names(conn)?;
+            export::to_xlsx(&rows, &organisations)
+        })
+        .await?;
+    let day = chrono::Local::now().format("%Y%m%d");
+    let name = format!("资源目录-{day}.xlsx");
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"catalogue-{day}.xlsx\"; filename*=UTF-8''{}",
+                url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+            ),
+        ))
+        .body(bytes))
+}
+
+async fn export_public(
+    state: web::Data<AppState>,
+    user: MaybeWebUser,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, PageError> {
+    export(state, user.0, params.into_inner(), false).await
+}
+
+async fn export_managed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeWebUser,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, PageError> {
+    let who = require_user(&req, user.0)?;
+    export(state, Some(who), params.into_inner(), true).await
 }
 
 #[derive(Template)]

@@ -9,6 +9,7 @@ mod bundles;
 mod crash;
 mod event_pages;
 mod events;
+mod exports;
 mod faults;
 mod helpers;
 mod household_pages;
