@@ -112,10 +112,25 @@ pub enum UserCommand {
 pub enum ImportCommand {
     /// Catalogue resources in SPEC's "Resource" shape.
     Resources { file: PathBuf },
-    /// Household records in SPEC's "Household profile" shape.
+    /// Household records in SPEC's "Household profile" shape (JSON array or
+    /// JSON Lines), or an `.xlsx` workbook in the template's layout (with needs).
     Households { file: PathBuf },
     /// Needs in SPEC's "Need" shape (each names its household_ref).
     Needs { file: PathBuf },
+    /// Open Referral HSDS 3.0 service data (a service, an array, a page with
+    /// `contents`, or an organization with `services`) as catalogue resources.
+    Hsds {
+        file: PathBuf,
+        /// Region code for services without an aidmatch region, e.g. 310118.
+        #[arg(long)]
+        region: Option<String>,
+        /// Dimension for services whose words suggest none, e.g. social.
+        #[arg(long)]
+        dimension: Option<String>,
+        /// Publish active services at once (default: drafts to review).
+        #[arg(long)]
+        publish: bool,
+    },
 }
 
 fn progress_bar(len: u64, what: &str) -> ProgressBar {
@@ -185,7 +200,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 ImportCommand::Resources { file } => (file, "导入资源"),
                 ImportCommand::Households { file } => (file, "导入家庭档案"),
                 ImportCommand::Needs { file } => (file, "导入需求"),
+                ImportCommand::Hsds { file, .. } => (file, "导入 HSDS 服务数据"),
             };
+            let is_workbook = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+            if is_workbook {
+                if !matches!(what, ImportCommand::Households { .. }) {
+                    eprintln!(
+                        "只有 import households 接受 .xlsx 工作簿（需求放在其中的「需求」工作表） (only households take a workbook)"
+                    );
+                    return Ok(2);
+                }
+                let bytes = std::fs::read(file)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                let pool = startup::open_database(&settings)?;
+                let cipher = startup::data_cipher(&settings, &pool)?;
+                let mut conn = pool.get()?;
+                let today = chrono::Local::now().date_naive();
+                let importer = crate::households::workbook::Importer::Command("import");
+                return match crate::households::workbook::import(
+                    &mut conn, &cipher, importer, &bytes, today, false,
+                ) {
+                    Ok(r) => {
+                        println!(
+                            "导入完成 (import done): 新建家庭 {} 户, 更新 {} 户, 成员 {} 人; 新增需求 {} 项, 跳过已有需求 {} 项",
+                            r.households_created, r.households_updated, r.members, r.needs_created, r.needs_skipped
+                        );
+                        Ok(0)
+                    }
+                    Err(e) => {
+                        eprint!("{e}");
+                        Ok(2)
+                    }
+                };
+            }
             let text = std::fs::read_to_string(file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let pool = startup::open_database(&settings)?;
@@ -208,6 +257,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 ImportCommand::Needs { .. } => {
                     crate::households::import::import_needs(&mut conn, &text, "import", progress)
+                }
+                ImportCommand::Hsds {
+                    region,
+                    dimension,
+                    publish,
+                    ..
+                } => {
+                    let options = crate::catalogue::hsds::ReadOptions {
+                        region,
+                        dimension,
+                        publish,
+                    };
+                    crate::catalogue::hsds::import(&mut conn, &text, &options, "import", progress)
                 }
             };
             bar.finish_and_clear();

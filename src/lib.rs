@@ -25,5 +25,6 @@ pub mod privacy;
 pub mod search;
 pub mod startup;
 pub mod state;
+pub mod stats;
 pub mod telemetry;
 pub mod web;

@@ -5,6 +5,8 @@
 //! households, 500 policies) it measures, in one run: search in process
 //! with the SQLite FTS5 baseline beside it; the facts table, one-policy and
 //! all-policies scans, a bundle and a screening in process; import rates;
+//! the statistics page, the household list and HSDS exports and a
+//! household workbook import;
 //! and the real server (the release binary): its start, its memory, search,
 //! screening and bundle latencies over HTTP, and throughput under `wrk` at
 //! 64 connections against `/healthz`. It prints a table with the targets
@@ -15,7 +17,7 @@
 //! - `AIDMATCH_BENCH_RESOURCES`, `_HOUSEHOLDS`, `_POLICIES`: sizes
 //!   (100000, 100000, 500);
 //! - `AIDMATCH_BENCH_DIR`: keep the data set there and reuse it;
-//! - `AIDMATCH_BENCH_ONLY=search,matching,import,server`: parts to run;
+//! - `AIDMATCH_BENCH_ONLY=search,matching,import,reports,server`: parts to run;
 //! - `AIDMATCH_BENCH_ROUNDS` (40): search rounds over the 30 queries;
 //! - `AIDMATCH_BENCH_IMPORT` (20000): resources imported (households: a
 //!   quarter of that);
@@ -26,6 +28,7 @@
 mod data;
 mod import;
 mod matching;
+mod reports;
 mod results;
 mod search;
 mod server;
@@ -109,6 +112,10 @@ fn main() {
         println!("== import");
         let n = cfg.import.min(cfg.resources);
         import::run(&data, n, (cfg.import / 4).max(1), &mut results);
+    }
+    if cfg.wanted("reports") {
+        println!("== statistics, exports and the household workbook");
+        reports::run(&data, (cfg.import / 4).clamp(1, 20_000), &mut results);
     }
     if cfg.wanted("server") {
         println!("== the server over HTTP");

@@ -355,18 +355,10 @@ pub async fn report_xlsx(
             Ok((report::xlsx(&rep)?, rep.event_ref))
         })
         .await?;
-    Ok(xlsx_response(bytes, &format!("{name}-report.xlsx")))
-}
-
-/// An `.xlsx` download.
-pub fn xlsx_response(bytes: Vec<u8>, filename: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .body(bytes)
+    Ok(crate::export::xlsx_download(
+        &format!("对接会成果报告-{name}.xlsx"),
+        bytes,
+    ))
 }
 
 /// How many follow-ups were queued.

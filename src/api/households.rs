@@ -23,6 +23,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/households", web::get().to(list))
         .route("/households", web::post().to(create))
         .route("/households/lookup", web::post().to(lookup))
+        .route(
+            "/households/import/template.xlsx",
+            web::get().to(import_template),
+        )
+        .service(
+            web::resource("/households/import")
+                .app_data(web::PayloadConfig::new(
+                    crate::households::workbook::MAX_BYTES + 1,
+                ))
+                .route(web::post().to(import_workbook)),
+        )
         .route("/households/{ref}", web::get().to(read))
         .route("/households/{ref}", web::put().to(replace))
         .route("/households/{ref}/reveal", web::post().to(reveal))
@@ -118,6 +129,7 @@ pub async fn list(
                 adviser: params.adviser.filter(|a| !a.is_empty()),
                 page: paging.page(),
                 per_page: paging.per_page(),
+                ..Default::default()
             };
             let (rows, total) = repository::list(conn, &scope, &q)?;
             let items = rows.into_iter().map(HouseholdSummary::of).collect();
@@ -130,6 +142,62 @@ pub async fn list(
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// Check everything (database checks too) and write nothing.
+    pub dry_run: Option<bool>,
+}
+
+/// The Excel template for [`import_workbook`], with examples.
+#[utoipa::path(get, path = "/api/v1/households/import/template.xlsx",
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 403)))]
+pub async fn import_template(user: ApiUser) -> Result<HttpResponse, AppError> {
+    access::scope(&user.0)?;
+    let bytes = web::block(crate::households::workbook::template)
+        .await
+        .map_err(|e| AppError::Internal(format!("xlsx: {e}")))??;
+    Ok(crate::export::xlsx_download("家庭档案导入模板.xlsx", bytes))
+}
+
+/// Imports households, members and needs from an `.xlsx` workbook sent as
+/// the request body: all or nothing; each problem is a detail whose
+/// `field` is its cell (`家庭成员!F3`).
+#[utoipa::path(post, path = "/api/v1/households/import", params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, body = crate::households::workbook::WorkbookReport),
+              (status = 403), (status = 413), (status = 422)))]
+pub async fn import_workbook(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    params: web::Query<ImportParams>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let who = user.0;
+    access::scope(&who)?;
+    if body.is_empty() {
+        return Err(AppError::BadRequest(
+            "请求体应为 .xlsx 工作簿 (send the workbook as the request body)".into(),
+        ));
+    }
+    let dry_run = params.dry_run.unwrap_or(false);
+    let cipher = state.cipher.clone();
+    let report = state
+        .db(move |conn| {
+            crate::households::workbook::import(
+                conn,
+                &cipher,
+                crate::households::workbook::Importer::User(&who),
+                &body,
+                today(),
+                dry_run,
+            )
+            .map_err(AppError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
 }
 
 #[utoipa::path(post, path = "/api/v1/households", request_body = Object,

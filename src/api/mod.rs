@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bundles;
 pub mod events;
 pub mod households;
+pub mod hsds;
 pub mod needs;
 pub mod openapi;
 pub mod organisations;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/openapi.json", web::get().to(openapi::document))
             .configure(auth::configure)
             .configure(resources::configure)
+            .configure(hsds::configure)
             .configure(households::configure)
             .configure(needs::configure)
             .configure(screening::configure)

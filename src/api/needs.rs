@@ -73,6 +73,7 @@ pub async fn list(
         dimension,
         page: paging.page(),
         per_page: paging.per_page(),
+        ..Default::default()
     };
     let page = state
         .db(move |conn| {

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::{
-    alerts, auth, bundles, events, households, needs, organisations, outbox, referrals, regions,
-    resources, screening, users,
+    alerts, auth, bundles, events, households, hsds, needs, organisations, outbox, referrals,
+    regions, resources, screening, users,
 };
 
 #[derive(OpenApi)]
@@ -46,6 +46,11 @@ use super::{
         households::set_status,
         households::withdraw_consent,
         households::lookup,
+        households::import_template,
+        households::import_workbook,
+        hsds::services,
+        hsds::service,
+        hsds::import,
         screening::screen,
         alerts::list,
         alerts::acknowledge,

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod editing;
 pub mod export;
+pub mod hsds;
 pub mod import;
 pub mod model;
 pub mod repository;

@@ -56,6 +56,12 @@ pub struct Apply {
     pub process: String,
     pub contact: String,
     pub url: Option<String>,
+    /// Where to apply or be served (办理/服务地点); optional.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub address: String,
+    /// When (办理/服务时间), in words; optional.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hours: String,
 }
 
 /// The SPEC "Resource" contract, plus bookkeeping fields (added, never renamed).

@@ -172,7 +172,7 @@ fn read_apply(r: &mut Reader<'_>) -> Option<Apply> {
     let Value::Object(obj) = value else {
         r.fail(
             "apply",
-            "apply 必须是对象 {materials, process, contact, url} (apply must be an object)",
+            "apply 必须是对象 {materials, process, contact, url, address, hours} (apply must be an object)",
         );
         return None;
     };
@@ -205,15 +205,18 @@ fn read_apply(r: &mut Reader<'_>) -> Option<Apply> {
                 );
                 ok = false;
             }
-            ("process" | "contact", Value::String(s)) if s.chars().count() <= 2_000 => {
+            ("process" | "contact" | "address" | "hours", Value::String(s))
+                if s.chars().count() <= 2_000 =>
+            {
                 let s = s.trim().to_string();
-                if key == "process" {
-                    apply.process = s;
-                } else {
-                    apply.contact = s;
+                match key.as_str() {
+                    "process" => apply.process = s,
+                    "contact" => apply.contact = s,
+                    "address" => apply.address = s,
+                    _ => apply.hours = s,
                 }
             }
-            ("process" | "contact", _) => {
+            ("process" | "contact" | "address" | "hours", _) => {
                 r.fail(
                     &path,
                     format!("{path} 必须是不超过 2000 字的文字 (must be text)"),

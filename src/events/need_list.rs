@@ -341,6 +341,45 @@ pub fn needs_of_item(conn: &mut DbConnection, item_id: i64) -> Result<Vec<NeedBe
         .load(conn)?)
 }
 
+/// The published (anonymised) need list as an `.xlsx` file, one row per
+/// item, for charities to plan pledges in their own spreadsheets.
+pub fn to_xlsx(e: &super::model::EventView) -> Result<Vec<u8>, AppError> {
+    use crate::export::xlsx::{workbook, Sheet};
+    let rows = e
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            vec![
+                (i + 1).to_string(),
+                item.target_group_label.clone(),
+                item.dimension_label.clone(),
+                item.title.clone(),
+                item.people.to_string(),
+                item.households.to_string(),
+                item.urgency_label.clone(),
+                item.pledged.to_string(),
+                item.note.clone(),
+            ]
+        })
+        .collect();
+    workbook(&[Sheet {
+        name: "需求清单".into(),
+        columns: vec![
+            ("序号", 6.0),
+            ("服务对象", 14.0),
+            ("需求维度", 12.0),
+            ("需求", 30.0),
+            ("人数", 8.0),
+            ("户数", 8.0),
+            ("紧急程度", 10.0),
+            ("已认领", 8.0),
+            ("备注", 36.0),
+        ],
+        rows,
+    }])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

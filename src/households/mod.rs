@@ -4,6 +4,7 @@
 pub mod access;
 pub mod assessment;
 pub mod deadlines;
+pub mod export;
 pub mod history;
 pub mod id_number;
 pub mod import;
@@ -14,3 +15,4 @@ pub mod repository;
 pub mod validation;
 pub mod view;
 pub mod work_queue;
+pub mod workbook;

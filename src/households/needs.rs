@@ -83,6 +83,24 @@ pub fn parse_need(value: &Value) -> Result<NeedInput, Vec<FieldError>> {
     input.ok_or_else(|| vec![FieldError::new("$", "需求无效 (invalid need)")])
 }
 
+/// Whether the household already has a need of this dimension and title
+/// that is not closed (an import of the same list again skips it).
+pub fn has_open_duplicate(
+    conn: &mut DbConnection,
+    household_id: i64,
+    dimension: &str,
+    title: &str,
+) -> Result<bool, AppError> {
+    let n: i64 = needs::table
+        .filter(needs::household_id.eq(household_id))
+        .filter(needs::dimension.eq(dimension))
+        .filter(needs::title.eq(title))
+        .filter(needs::status.ne("closed"))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// May a need go from `from` to `to`? Fulfilled is final; a match that
 /// falls through goes back to open; a closed need may be reopened.
 pub fn check_transition(from: &str, to: &str) -> Result<(), AppError> {
@@ -375,6 +393,8 @@ pub struct NeedQuery {
     pub dimension: Option<String>,
     pub page: i64,
     pub per_page: i64,
+    /// The largest page allowed (200 unless an export asks for more).
+    pub max_per_page: Option<i64>,
 }
 
 /// One page of needs in `scope`, most urgent and newest first.
@@ -404,7 +424,7 @@ pub fn list(
         query
     };
     let total: i64 = filtered().count().get_result(conn)?;
-    let per_page = q.per_page.clamp(1, 200);
+    let per_page = q.per_page.clamp(1, q.max_per_page.unwrap_or(200));
     let rows: Vec<NeedRow> = filtered()
         .order(needs::id.desc())
         .limit(per_page)
@@ -412,13 +432,17 @@ pub fn list(
         .select(NeedRow::as_select())
         .load(conn)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.household_id).collect();
-    let owners: std::collections::HashMap<i64, (String, String)> = households::table
-        .filter(households::id.eq_any(ids))
-        .select((households::id, households::ref_code, households::region))
-        .load::<(i64, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, r, region)| (id, (r, region)))
-        .collect();
+    let mut owners: std::collections::HashMap<i64, (String, String)> = Default::default();
+    for chunk in ids.chunks(500) {
+        owners.extend(
+            households::table
+                .filter(households::id.eq_any(chunk))
+                .select((households::id, households::ref_code, households::region))
+                .load::<(i64, String, String)>(conn)?
+                .into_iter()
+                .map(|(id, r, region)| (id, (r, region))),
+        );
+    }
     let docs = rows
         .into_iter()
         .map(|r| {

@@ -101,6 +101,8 @@ pub struct ListQuery {
     pub adviser: Option<String>,
     pub page: i64,
     pub per_page: i64,
+    /// The largest page allowed (200 unless an export asks for more).
+    pub max_per_page: Option<i64>,
 }
 
 type Db = <DbConnection as diesel::Connection>::Backend;
@@ -384,7 +386,7 @@ pub fn list(
         query
     };
     let total: i64 = filtered().count().get_result(conn)?;
-    let per_page = q.per_page.clamp(1, 200);
+    let per_page = q.per_page.clamp(1, q.max_per_page.unwrap_or(200));
     let rows = filtered()
         .order(households::id.desc())
         .limit(per_page)

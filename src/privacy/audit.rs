@@ -16,7 +16,9 @@ pub struct AuditEntry {
     pub at: NaiveDateTime,
     pub actor: String,
     /// `reveal` (a masked value shown), `view` (a record read), `lookup`
-    /// (found by ID number), `close`, `reopen`, `withdraw_consent`.
+    /// (found by ID number), `close`, `reopen`, `withdraw_consent`,
+    /// `export` (a household or need list downloaded; subject `households`
+    /// or `needs`, detail the row count and filter).
     pub action: String,
     /// What was read: a household ref, `H-0001/members[1]` for a member.
     pub subject: String,

@@ -106,17 +106,7 @@ async fn xlsx_response(state: &web::Data<AppState>, b: Bundle) -> Result<HttpRes
     let bytes = web::block(move || bundle::to_xlsx(&b, &regions))
         .await
         .map_err(|e| crate::error::AppError::Internal(format!("xlsx: {e}")))??;
-    Ok(HttpResponse::Ok()
-        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"bundle.xlsx\"; filename*=UTF-8''{}",
-                url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-            ),
-        ))
-        .insert_header(("Cache-Control", "no-store"))
-        .body(bytes))
+    Ok(crate::export::xlsx_download(&name, bytes))
 }
 
 async fn current_xlsx(

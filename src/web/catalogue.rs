@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/resources", web::get().to(list))
         .route("/resources.xlsx", web::get().to(export_public))
         .route("/manage/resources.xlsx", web::get().to(export_managed))
+        .route("/resources.hsds.json", web::get().to(export_hsds))
         .route("/resources/new", web::get().to(new_form))
         .route("/resources/new", web::post().to(create))
         .route("/resources/{ref}", web::get().to(detail))
@@ -246,16 +247,38 @@ async fn export(
         .await?;
     let day = chrono::Local::now().format("%Y%m%d");
     let name = format!("资源目录-{day}.xlsx");
+    Ok(crate::export::xlsx_download(&name, bytes))
+}
+
+/// The published services, funding and material as an HSDS 3.0 download,
+/// streamed a chunk of rows at a time (a city's catalogue is hundreds of MB).
+async fn export_hsds(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    // Reach the database first, so an outage is a 503, not an empty file.
+    state.db(crate::db::ping).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let pool = state.pool.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let result = pool.get().map_err(AppError::from).and_then(|mut conn| {
+            crate::catalogue::hsds::export_all(&mut conn, |chunk| tx.blocking_send(chunk).is_ok())
+        });
+        if let Err(e) = result {
+            tracing::warn!("HSDS download cut short: {e}");
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, actix_web::Error>(web::Bytes::from(chunk)), rx))
+    });
+    let day = chrono::Local::now().format("%Y%m%d");
     Ok(HttpResponse::Ok()
-        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .content_type("application/json")
         .insert_header((
             "Content-Disposition",
-            format!(
-                "attachment; filename=\"catalogue-{day}.xlsx\"; filename*=UTF-8''{}",
-                url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-            ),
+            crate::export::content_disposition(&format!("aidmatch-hsds-services-{day}.json")),
         ))
-        .body(bytes))
+        .insert_header(("Cache-Control", "no-store"))
+        .streaming(body))
 }
 
 async fn export_public(
@@ -357,6 +380,8 @@ pub struct ResourceForm {
     pub process: String,
     pub contact: String,
     pub url: String,
+    pub address: String,
+    pub hours: String,
     pub status: String,
 }
 
@@ -391,6 +416,8 @@ impl ResourceForm {
             process: apply.process,
             contact: apply.contact,
             url: apply.url.unwrap_or_default(),
+            address: apply.address,
+            hours: apply.hours,
             status: r.status.clone(),
         }
     }
@@ -417,6 +444,8 @@ impl ResourceForm {
             process: f.get("process"),
             contact: f.get("contact"),
             url: f.get("url"),
+            address: f.get("address"),
+            hours: f.get("hours"),
             status: f.get("status"),
         }
     }
@@ -474,7 +503,8 @@ impl ResourceForm {
             "capacity": capacity,
             "valid_from": opt(&self.valid_from),
             "valid_until": opt(&self.valid_until),
-            "apply": {"materials": materials, "process": self.process, "contact": self.contact, "url": opt(&self.url)},
+            "apply": {"materials": materials, "process": self.process, "contact": self.contact, "url": opt(&self.url),
+                      "address": self.address, "hours": self.hours},
             "status": opt(&self.status),
         });
         (doc, errors)

@@ -34,6 +34,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::get().to(print_agreement),
     )
     .route("/events/{ref}/print", web::get().to(print_list))
+    .route(
+        "/events/{ref}/need-list.xlsx",
+        web::get().to(need_list_xlsx),
+    )
     .route("/events/{ref}/report", web::get().to(report_page))
     .route("/events/{ref}/report.xlsx", web::get().to(report_xlsx))
     .route("/events/{ref}/follow-ups", web::post().to(follow_up));
@@ -260,6 +264,30 @@ async fn print_list(
     })
 }
 
+/// The need list (as printed: hidden items left out) as an `.xlsx` download.
+async fn need_list_xlsx(
+    state: web::Data<AppState>,
+    user: MaybeWebUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let r = path.into_inner();
+    let admin = user.0.as_ref().is_some_and(Identity::is_admin);
+    let (bytes, name) = state
+        .db(move |conn| {
+            let row = model::event_or_404(conn, &r)?;
+            if !row.is_public() && !admin {
+                return Err(AppError::not_found(&format!("对接会 {r}")));
+            }
+            let e = model::view(conn, &row, false)?;
+            Ok((crate::events::need_list::to_xlsx(&e)?, e.ref_code))
+        })
+        .await?;
+    Ok(crate::export::xlsx_download(
+        &format!("需求清单-{name}.xlsx"),
+        bytes,
+    ))
+}
+
 #[derive(Template)]
 #[template(path = "events/report.html")]
 struct ReportPage {
@@ -304,9 +332,9 @@ async fn report_xlsx(
             Ok((report::xlsx(&rep)?, rep.event_ref))
         })
         .await?;
-    Ok(crate::api::events::xlsx_response(
+    Ok(crate::export::xlsx_download(
+        &format!("对接会成果报告-{name}.xlsx"),
         bytes,
-        &format!("{name}-report.xlsx"),
     ))
 }
 

@@ -7,6 +7,7 @@ pub mod event_docs;
 pub mod events;
 pub mod form;
 pub mod households;
+pub mod hsds_import;
 pub mod needs;
 pub mod outbox;
 pub mod pages;
@@ -14,6 +15,7 @@ pub mod referrals;
 pub mod screening;
 pub mod search;
 pub mod session;
+pub mod stats;
 pub mod work_queue;
 
 use actix_web::http::header::{self, ContentType};
@@ -30,8 +32,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/app.css", web::get().to(pages::stylesheet))
         .route("/static/assess.js", web::get().to(pages::assess_script))
         .configure(pages::configure)
+        .configure(hsds_import::configure)
         .configure(catalogue::configure)
         .configure(admin::configure)
+        .configure(stats::configure)
         .configure(households::configure)
         .configure(needs::configure)
         .configure(work_queue::configure)

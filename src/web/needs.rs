@@ -29,6 +29,7 @@ type Table = &'static [(&'static str, &'static str)];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/needs", web::get().to(list))
+        .route("/needs.xlsx", web::get().to(export_xlsx))
         .route("/households/{ref}/needs/new", web::get().to(new_form))
         .route("/households/{ref}/needs/new", web::post().to(create))
         .route("/needs/{ref}", web::get().to(detail))
@@ -64,9 +65,14 @@ struct ListPage {
     prev_link: String,
     next_link: String,
     filtered: bool,
+    export_link: String,
 }
 
 fn list_link(status: &str, dimension: &str, page: i64) -> String {
+    link_to("/needs", status, dimension, page)
+}
+
+fn link_to(base: &str, status: &str, dimension: &str, page: i64) -> String {
     let mut params: Vec<(&str, String)> = Vec::new();
     if !status.is_empty() {
         params.push(("status", status.into()));
@@ -78,9 +84,65 @@ fn list_link(status: &str, dimension: &str, page: i64) -> String {
         params.push(("page", page.to_string()));
     }
     match serde_urlencoded::to_string(&params) {
-        Ok(s) if !s.is_empty() => format!("/needs?{s}"),
-        _ => "/needs".into(),
+        Ok(s) if !s.is_empty() => format!("{base}?{s}"),
+        _ => base.into(),
     }
+}
+
+/// The list's filters (unknown codes ignored) and query.
+fn list_query(params: &ListParams, page: i64, per_page: i64) -> (String, String, NeedQuery) {
+    let known = |v: &Option<String>, t: Table| {
+        v.clone()
+            .filter(|s| vocabulary::is_known(t, s))
+            .unwrap_or_default()
+    };
+    let status = known(&params.status, NEED_STATUSES);
+    let dimension = known(&params.dimension, DIMENSIONS);
+    let q = NeedQuery {
+        household_ref: None,
+        status: Some(status.clone()).filter(|s| !s.is_empty()),
+        dimension: Some(dimension.clone()).filter(|s| !s.is_empty()),
+        page,
+        per_page,
+        max_per_page: Some(per_page.max(1)),
+    };
+    (status, dimension, q)
+}
+
+/// The filtered need list, every page, as an `.xlsx` download.
+async fn export_xlsx(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeWebUser,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, PageError> {
+    let who = require_role(&req, user.0, STAFF)?;
+    let scope = access::scope(&who)?;
+    let (status, dimension, q) = list_query(&params, 1, crate::households::export::MAX_ROWS);
+    let bytes = state
+        .db(move |conn| {
+            let (rows, total) = needs::list(conn, &scope, &q)?;
+            let regions = crate::domain::region_names::names(conn)?;
+            // Need details are free text about a family: the export is audited.
+            let filter =
+                serde_urlencoded::to_string([("status", &status), ("dimension", &dimension)])
+                    .unwrap_or_default();
+            crate::privacy::audit::record(
+                conn,
+                &who.username,
+                "export",
+                "needs",
+                "list",
+                &format!("{total} rows; {filter}"),
+            )?;
+            crate::households::export::needs_xlsx(&rows, &regions)
+        })
+        .await?;
+    let day = chrono::Local::now().format("%Y%m%d");
+    Ok(crate::export::xlsx_download(
+        &format!("需求清单-{day}.xlsx"),
+        bytes,
+    ))
 }
 
 async fn list(
@@ -105,6 +167,7 @@ async fn list(
         dimension: Some(dimension.clone()).filter(|s| !s.is_empty()),
         page,
         per_page: PER_PAGE,
+        ..Default::default()
     };
     let (rows, total) = state.db(move |conn| needs::list(conn, &scope, &q)).await?;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
@@ -149,6 +212,7 @@ async fn list(
             String::new()
         },
         filtered: !status.is_empty() || !dimension.is_empty(),
+        export_link: link_to("/needs.xlsx", &status, &dimension, 1),
         status_tabs,
         dimension_tabs,
     })

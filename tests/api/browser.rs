@@ -556,3 +556,142 @@ async fn a_charity_pledges_against_a_published_need_list() {
     assert_eq!(pledges[0]["quantity"], 1);
     assert_eq!(pledges[0]["resource_ref"], "S-T-INTERN");
 }
+
+/// The page count and text of a PDF, whitespace removed and NFKC
+/// normalised: Chromium's PDFs map some CJK glyphs back to their Kangxi
+/// radical code points (U+2F00…), which NFKC folds into the ideographs.
+/// (Radicals Supplement code points, U+2E80…, stay: expected text avoids
+/// characters such as 民 and 青 that come out that way.)
+fn pdf_pages_and_text(pdf: &[u8]) -> (usize, String) {
+    let doc = lopdf::Document::load_mem(pdf).expect("a PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let text = doc.extract_text(&pages).unwrap_or_default();
+    (pages.len(), normalised(&text))
+}
+
+fn normalised(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn assert_has(what: &str, text: &str, expected: &[&str]) {
+    for e in expected {
+        assert!(text.contains(&normalised(e)), "{what} lacks {e}: {text}");
+    }
+}
+
+#[actix_web::test]
+async fn paper_pages_print_on_a4_from_chromium() {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let app = try_spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.token("admin").await;
+    let adviser = app.token("adviser").await;
+    let job = ("employment", "为残障成员寻找实习岗位", "high");
+    let f1 = crate::events::family(
+        &app,
+        0,
+        &[job, ("daily_care", "独居老人每日助餐", "medium")],
+    )
+    .await;
+    let f2 = crate::events::family(&app, 1, &[job]).await;
+    let mut p = crate::helpers::policy("P-PRINT-DIBAO");
+    p["status"] = json!("published");
+    p["eligibility"] = json!({"==": [{"var": "hukou_local"}, true]});
+    let (status, body) = app.post("/api/v1/resources", Some(&admin), &p).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, need) = app
+        .get(
+            &format!("/api/v1/needs/{}", f1.need_refs[0]),
+            Some(&adviser),
+        )
+        .await;
+    let household = need["household_ref"].as_str().unwrap().to_string();
+    let needs = vec![f1.need_refs[0].clone(), f2.need_refs[0].clone()];
+    let (event, agreement) = crate::events::signed_event(&app, &needs).await;
+
+    let result = async {
+        c.goto(&app.url("/login")).await?;
+        c.find(Locator::Id("username"))
+            .await?
+            .send_keys("admin")
+            .await?;
+        c.find(Locator::Id("password"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        c.find(Locator::Id("login-submit")).await?.click().await?;
+        c.wait()
+            .for_element(Locator::Css("a[href='/work']"))
+            .await?;
+        let mut pdfs = Vec::new();
+        for path in [
+            format!("/households/{household}/bundle"),
+            format!("/events/{event}/agreements/{agreement}/print"),
+            format!("/events/{event}/print"),
+        ] {
+            c.goto(&app.url(&path)).await?;
+            c.wait().for_element(Locator::Css("article.bundle")).await?;
+            let config = fantoccini::wd::PrintConfiguration::builder()
+                .size(fantoccini::wd::PrintSize::A4)
+                .build()
+                .expect("A4");
+            pdfs.push((path, c.print(config).await?));
+        }
+        Ok::<_, fantoccini::error::CmdError>(pdfs)
+    }
+    .await;
+    let _ = c.close().await;
+    let pdfs = result.expect("browser steps");
+
+    // The bundle: household, policy, need and resource lists, no buttons.
+    let (pages, text) = pdf_pages_and_text(&pdfs[0].1);
+    assert!((1..=3).contains(&pages), "bundle pages: {pages}");
+    assert_has(
+        "bundle",
+        &text,
+        &[
+            "服务方案",
+            &household,
+            "政策清单",
+            "上海市最低生活保障",
+            "需求清单",
+            "为残障成员寻找实习岗位",
+            "独居老人每日助餐",
+            "资源清单",
+            "社区",
+        ],
+    );
+    assert!(
+        !text.contains("保存为存档") && !text.contains("退出"),
+        "screen-only parts: {text}"
+    );
+
+    // The agreement fits on one page, signature lines included.
+    let (pages, text) = pdf_pages_and_text(&pdfs[1].1);
+    assert_eq!(pages, 1, "agreement: {text}");
+    assert_has(
+        "agreement",
+        &text,
+        &[
+            "社会救助资源对接协议",
+            &agreement,
+            ORG_A,
+            "钱主任",
+            "乙方代表签字",
+            "首批两人",
+        ],
+    );
+
+    // The event need list: anonymised items on one page.
+    let (pages, text) = pdf_pages_and_text(&pdfs[2].1);
+    assert_eq!(pages, 1, "need list: {text}");
+    assert_has("need list", &text, &["需求清单", "实习岗位", "就业"]);
+    for secret in f1.secrets.iter().chain(&f2.secrets) {
+        assert!(
+            !text.contains(&normalised(secret)),
+            "need list leaks {secret}: {text}"
+        );
+    }
+}

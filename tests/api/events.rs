@@ -557,3 +557,57 @@ async fn event_rules_are_enforced(app: TestApp) {
     let (status, _) = app.get(&format!("/api/v1/events/{r}"), Some(&admin)).await;
     assert_eq!(status, 404);
 }
+
+/// An event of street 310118-003 whose first need-list item charity A has
+/// pledged against and signed for `needs`: (event ref, agreement number).
+pub async fn signed_event(app: &TestApp, needs: &[String]) -> (String, String) {
+    let admin = app.token("admin").await;
+    let charity = app.token("charity_a").await;
+    let (status, event) = app
+        .post("/api/v1/events", Some(&admin), &event_input())
+        .await;
+    assert_eq!(status, 201, "{event}");
+    let r = event["ref"].as_str().unwrap().to_string();
+    let (status, compiled) = app
+        .post(
+            &format!("/api/v1/events/{r}/need-list"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{compiled}");
+    let item = compiled["items"][0]["id"].as_i64().unwrap();
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/events/{r}/status"),
+            Some(&admin),
+            &json!({"status": "published"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut s = service("S-T-JOB", ORG_A);
+    s["status"] = json!("published");
+    s["dimensions"] = json!(["employment"]);
+    s["capacity"] = json!({"total": 10, "remaining": 10, "unit": "人"});
+    let (status, body) = app.post("/api/v1/resources", Some(&charity), &s).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, pledge) = app
+        .post(
+            &format!("/api/v1/events/{r}/pledges"),
+            Some(&charity),
+            &json!({"item_id": item, "quantity": 2, "resource_ref": "S-T-JOB",
+                    "conditions": "每周三天，提供午餐", "deadline": ""}),
+        )
+        .await;
+    assert_eq!(status, 201, "{pledge}");
+    let (status, agreement) = app
+        .post(
+            &format!("/api/v1/events/{r}/agreements"),
+            Some(&admin),
+            &json!({"pledge": pledge["number"], "needs": needs, "charity_signatory": "钱主任",
+                    "note": "首批两人"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{agreement}");
+    (r, agreement["number"].as_str().unwrap().to_string())
+}

@@ -1,7 +1,7 @@
 //! Excel exports: the catalogue as shown (filters kept, every page), with
 //! Chinese headers; the management list with what the account may manage.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
 use calamine::{open_workbook_from_rs, Reader, Xlsx};
 use serde_json::json;
@@ -9,11 +9,14 @@ use serde_json::json;
 use crate::helpers::{policy, TestApp};
 use crate::pages::{page, sign_in};
 
-crate::backend_tests!(the_catalogue_exports_as_a_workbook);
+crate::backend_tests!(
+    the_catalogue_exports_as_a_workbook,
+    event_need_lists_and_reports_export_as_workbooks,
+);
 
 /// The rows of the workbook at `path` (header first), fetched with the
 /// app's client (and its session cookie, if signed in).
-async fn rows_of(app: &TestApp, path: &str) -> Vec<Vec<String>> {
+pub(crate) async fn rows_of(app: &TestApp, path: &str, sheet: &str) -> Vec<Vec<String>> {
     let resp = app.client.get(app.url(path)).send().await.unwrap();
     assert_eq!(resp.status(), 200, "{path}");
     assert_eq!(
@@ -27,13 +30,94 @@ async fn rows_of(app: &TestApp, path: &str) -> Vec<Vec<String>> {
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert!(disposition.contains("UTF-8''"), "{disposition}");
     let bytes = resp.bytes().await.unwrap();
+    assert_laid_out(&bytes);
     let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes.to_vec())).expect("xlsx");
-    assert_eq!(book.sheet_names(), vec!["资源目录".to_string()]);
-    let range = book.worksheet_range("资源目录").expect("sheet");
+    assert_eq!(book.sheet_names(), vec![sheet.to_string()]);
+    let range = book.worksheet_range(sheet).expect("sheet");
     range
         .rows()
         .map(|r| r.iter().map(|c| c.to_string()).collect())
         .collect()
+}
+
+/// Every sheet of the workbook has a frozen header row, set column widths
+/// and a bold header.
+pub(crate) fn assert_laid_out(bytes: &[u8]) {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes.to_vec())).expect("xlsx is a zip");
+    let sheets: Vec<String> = zip
+        .file_names()
+        .filter(|n| n.starts_with("xl/worksheets/sheet"))
+        .map(str::to_string)
+        .collect();
+    assert!(!sheets.is_empty());
+    for name in sheets {
+        let mut xml = String::new();
+        zip.by_name(&name)
+            .unwrap()
+            .read_to_string(&mut xml)
+            .unwrap();
+        assert!(
+            xml.contains("state=\"frozen\""),
+            "{name}: header row frozen"
+        );
+        assert!(
+            xml.contains("<col ") && xml.contains("customWidth=\"1\""),
+            "{name}: widths"
+        );
+    }
+    let mut styles = String::new();
+    zip.by_name("xl/styles.xml")
+        .unwrap()
+        .read_to_string(&mut styles)
+        .unwrap();
+    assert!(styles.contains("<b/>"), "a bold header style");
+}
+
+async fn event_need_lists_and_reports_export_as_workbooks(app: TestApp) {
+    let job = ("employment", "为残障成员寻找实习岗位", "high");
+    let f1 = crate::events::family(&app, 0, &[job]).await;
+    let f2 = crate::events::family(&app, 1, &[job]).await;
+    let needs = vec![f1.need_refs[0].clone(), f2.need_refs[0].clone()];
+    let (r, _) = crate::events::signed_event(&app, &needs).await;
+
+    // The published need list, for anyone, anonymised.
+    let rows = rows_of(&app, &format!("/events/{r}/need-list.xlsx"), "需求清单").await;
+    assert_eq!(
+        rows[0][..5],
+        ["序号", "服务对象", "需求维度", "需求", "人数"]
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1][3], "实习岗位");
+    assert_eq!(rows[1][4], "2");
+    assert_eq!(rows[1][7], "2", "pledged");
+    let all = rows.concat().join(" ");
+    for secret in f1.secrets.iter().chain(&f2.secrets) {
+        assert!(!all.contains(secret.as_str()), "leaks {secret}");
+    }
+    let (status, _) = page(&app, "/events/E-NOPE/need-list.xlsx").await;
+    assert_eq!(status, 404);
+
+    // The report: overview, by dimension, by organisation.
+    sign_in(&app, "admin").await;
+    let resp = app
+        .client
+        .get(app.url(&format!("/events/{r}/report.xlsx")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        disposition.contains(&r) && disposition.contains("UTF-8''"),
+        "{disposition}"
+    );
+    let bytes = resp.bytes().await.unwrap();
+    assert_laid_out(&bytes);
+    let book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(book.sheet_names(), vec!["概览", "按需求维度", "按机构"]);
 }
 
 async fn the_catalogue_exports_as_a_workbook(app: TestApp) {
@@ -59,6 +143,7 @@ async fn the_catalogue_exports_as_a_workbook(app: TestApp) {
     let rows = rows_of(
         &app,
         "/resources.xlsx?q=%E5%AF%BC%E5%87%BA%E6%B5%8B%E8%AF%95",
+        "资源目录",
     )
     .await;
     assert_eq!(rows[0][0], "编号");
@@ -79,7 +164,7 @@ async fn the_catalogue_exports_as_a_workbook(app: TestApp) {
     // Unfiltered: every published resource, not just one page.
     let (code, listed) = app.get("/api/v1/resources?per_page=200", None).await;
     assert_eq!(code, 200, "{listed}");
-    let all = rows_of(&app, "/resources.xlsx").await;
+    let all = rows_of(&app, "/resources.xlsx", "资源目录").await;
     assert_eq!(all.len() as i64 - 1, listed["total"].as_i64().unwrap());
 
     // The management list needs a sign-in, and then includes drafts.
@@ -94,6 +179,7 @@ async fn the_catalogue_exports_as_a_workbook(app: TestApp) {
     let managed = rows_of(
         &app,
         "/manage/resources.xlsx?q=%E5%AF%BC%E5%87%BA%E6%B5%8B%E8%AF%95&status=draft",
+        "资源目录",
     )
     .await;
     let refs: Vec<&str> = managed[1..].iter().map(|r| r[0].as_str()).collect();

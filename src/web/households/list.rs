@@ -8,10 +8,8 @@ use serde::Deserialize;
 
 use super::STAFF;
 use crate::auth::csrf;
-use crate::error::AppError;
-use crate::households::repository::{self, HouseholdRow, ListQuery};
-use crate::households::work_queue::{self, Latest};
-use crate::households::{access, id_number};
+use crate::households::repository::{self, ListQuery};
+use crate::households::{access, export, id_number};
 use crate::privacy::audit;
 use crate::state::AppState;
 use crate::web::form::FormData;
@@ -28,11 +26,7 @@ pub struct ListParams {
 }
 
 /// A household row with what the list shows beside it.
-pub struct ListRow {
-    pub row: HouseholdRow,
-    pub latest: Option<Latest>,
-    pub open_needs: i64,
-}
+pub type ListRow = export::Listed;
 
 #[derive(Template)]
 #[template(path = "households/list.html")]
@@ -51,9 +45,15 @@ struct ListPage {
     lookup_error: String,
     /// The name/ref filter as typed.
     query: String,
+    /// The `.xlsx` download of the filtered list.
+    export_link: String,
 }
 
 fn link(q: &str, region: &str, page: i64) -> String {
+    link_to("/households", q, region, page)
+}
+
+fn link_to(base: &str, q: &str, region: &str, page: i64) -> String {
     let mut params: Vec<(&str, String)> = Vec::new();
     if !q.is_empty() {
         params.push(("q", q.into()));
@@ -65,26 +65,24 @@ fn link(q: &str, region: &str, page: i64) -> String {
         params.push(("page", page.to_string()));
     }
     match serde_urlencoded::to_string(&params) {
-        Ok(s) if !s.is_empty() => format!("/households?{s}"),
-        _ => "/households".into(),
+        Ok(s) if !s.is_empty() => format!("{base}?{s}"),
+        _ => base.into(),
     }
 }
 
-fn with_details(
-    conn: &mut crate::db::DbConnection,
-    rows: Vec<HouseholdRow>,
-) -> Result<Vec<ListRow>, AppError> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut latest = work_queue::latest_assessments(conn, &ids)?;
-    let open = work_queue::open_needs(conn, &ids)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| ListRow {
-            latest: latest.remove(&row.id),
-            open_needs: open.get(&row.id).copied().unwrap_or(0),
-            row,
-        })
-        .collect())
+/// The list's query from its parameters.
+fn list_query(params: &ListParams, page: i64, per_page: i64) -> (String, String, ListQuery) {
+    let q = params.q.clone().unwrap_or_default().trim().to_string();
+    let region = params.region.clone().unwrap_or_default().trim().to_string();
+    let query = ListQuery {
+        text: Some(q.clone()).filter(|t| !t.is_empty()),
+        region: Some(region.clone()).filter(|r| !r.is_empty()),
+        adviser: None,
+        page,
+        per_page,
+        max_per_page: Some(per_page.max(1)),
+    };
+    (q, region, query)
 }
 
 pub async fn list(
@@ -95,25 +93,18 @@ pub async fn list(
 ) -> Result<HttpResponse, PageError> {
     let who = require_role(&req, user.0, STAFF)?;
     let scope = access::scope(&who)?;
-    let q = params.q.clone().unwrap_or_default().trim().to_string();
-    let region = params.region.clone().unwrap_or_default().trim().to_string();
     let page = params.page.unwrap_or(1).clamp(1, 100_000);
-    let query = ListQuery {
-        text: Some(q.clone()).filter(|t| !t.is_empty()),
-        region: Some(region.clone()).filter(|r| !r.is_empty()),
-        adviser: None,
-        page,
-        per_page: PER_PAGE,
-    };
+    let (q, region, query) = list_query(&params, page, PER_PAGE);
     let (rows, total) = state
         .db(move |conn| {
             let (rows, total) = repository::list(conn, &scope, &query)?;
-            Ok((with_details(conn, rows)?, total))
+            Ok((export::with_details(conn, rows)?, total))
         })
         .await?;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let ctx = PageCtx::new(&req, Some(who)).with_regions(&state).await?;
     let filtered = !q.is_empty() || !region.is_empty();
+    let export_link = link_to("/households.xlsx", &q, &region, 1);
     render(&ListPage {
         prev_link: if page > 1 {
             link(&q, &region, page - 1)
@@ -134,8 +125,45 @@ pub async fn list(
         filtered,
         looked_up: false,
         lookup_error: String::new(),
+        export_link,
         query: q,
     })
+}
+
+/// The filtered list, every page, as an `.xlsx` download (audited: it is a
+/// list of names).
+pub async fn export_xlsx(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeWebUser,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, PageError> {
+    let who = require_role(&req, user.0, STAFF)?;
+    let scope = access::scope(&who)?;
+    let (q, region, query) = list_query(&params, 1, export::MAX_ROWS);
+    let bytes = state
+        .db(move |conn| {
+            let (rows, total) = repository::list(conn, &scope, &query)?;
+            let rows = export::with_details(conn, rows)?;
+            let regions = crate::domain::region_names::names(conn)?;
+            let filter =
+                serde_urlencoded::to_string([("q", &q), ("region", &region)]).unwrap_or_default();
+            audit::record(
+                conn,
+                &who.username,
+                "export",
+                "households",
+                "list",
+                &format!("{total} rows; {filter}"),
+            )?;
+            export::households_xlsx(&rows, &regions)
+        })
+        .await?;
+    let day = chrono::Local::now().format("%Y%m%d");
+    Ok(crate::export::xlsx_download(
+        &format!("家庭档案-{day}.xlsx"),
+        bytes,
+    ))
 }
 
 /// Finds the households a member of which has this ID number.
@@ -177,7 +205,7 @@ pub async fn lookup(
                         )?;
                         found.push(h.row);
                     }
-                    with_details(conn, found)
+                    export::with_details(conn, found)
                 })
                 .await?;
             (rows, String::new())
@@ -203,6 +231,7 @@ pub async fn lookup(
             looked_up: true,
             lookup_error,
             query: String::new(),
+            export_link: String::new(),
         },
     )
 }

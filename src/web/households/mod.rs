@@ -7,6 +7,7 @@ pub mod assess;
 pub mod detail;
 pub mod editing;
 pub mod form;
+pub mod import;
 pub mod lifecycle;
 pub mod list;
 
@@ -23,6 +24,17 @@ pub fn today() -> chrono::NaiveDate {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/households", web::get().to(list::list))
+        .route("/households.xlsx", web::get().to(list::export_xlsx))
+        .route(
+            "/households/import/template.xlsx",
+            web::get().to(import::template),
+        )
+        .service(
+            web::resource("/households/import")
+                .app_data(import::upload_config())
+                .route(web::get().to(import::form))
+                .route(web::post().to(import::upload)),
+        )
         .route("/households/lookup", web::post().to(list::lookup))
         .route("/households/new", web::get().to(editing::new_form))
         .route("/households/new", web::post().to(editing::create))
