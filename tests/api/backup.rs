@@ -56,6 +56,24 @@ async fn answers(app: &TestApp, household_ref: &str, token: &str) -> (Vec<String
     )
 }
 
+/// The answers once `done` holds for them, or whatever they are after ten
+/// seconds (the assertions that follow then say what is wrong).
+async fn settled(
+    app: &TestApp,
+    household_ref: &str,
+    token: &str,
+    done: impl Fn(&(Vec<String>, Value)) -> bool,
+) -> (Vec<String>, Value) {
+    let start = std::time::Instant::now();
+    loop {
+        let got = answers(app, household_ref, token).await;
+        if done(&got) || start.elapsed() > std::time::Duration::from_secs(10) {
+            return got;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 async fn a_restore_gives_back_the_same_answers(mut app: TestApp) {
     let admin = app.token("admin").await;
     let adviser = app.token("adviser").await;
@@ -85,9 +103,12 @@ async fn a_restore_gives_back_the_same_answers(mut app: TestApp) {
         )
         .await;
     assert_eq!(status, 201, "{need}");
-    // Searchable before the backup is taken.
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(600)).await;
-    let before = answers(&app, &r, &adviser).await;
+    // Searchable before the backup is taken (the index commits in the
+    // background; give a loaded machine time to catch up).
+    let before = settled(&app, &r, &adviser, |a| {
+        a.0.iter().any(|h| h.ends_with("S-T-MEAL")) && a.0.iter().any(|h| h.ends_with("P-T-DIBAO"))
+    })
+    .await;
     assert!(
         before.0.iter().any(|h| h.ends_with("S-T-MEAL")),
         "{:?}",
@@ -132,7 +153,7 @@ async fn a_restore_gives_back_the_same_answers(mut app: TestApp) {
     let (address, handle) = start_server(app.settings.clone()).await;
     app.moved_to(address, handle);
     let adviser = app.token("adviser").await;
-    let after = answers(&app, &r, &adviser).await;
+    let after = settled(&app, &r, &adviser, |a| a.0 == before.0).await;
     assert_eq!(after.0, before.0, "search answers");
     assert_eq!(after.1, before.1, "bundle answers");
     let (status, _) = app.get("/api/v1/resources/S-T-LATER", None).await;
