@@ -95,19 +95,13 @@ async fn charity_creates_a_resource_in_a_real_browser() {
     let app = try_spawn(Backend::Sqlite).await.unwrap();
 
     let result = async {
-        c.goto(&app.url("/login")).await?;
-        c.find(Locator::Id("username"))
-            .await?
-            .send_keys("charity_a")
-            .await?;
-        c.find(Locator::Id("password"))
-            .await?
-            .send_keys(PASSWORD)
-            .await?;
-        c.find(Locator::Id("login-submit")).await?.click().await?;
-        c.wait()
-            .for_element(Locator::Css("a[href='/resources/new']"))
-            .await?;
+        sign_in(
+            &c,
+            &app,
+            "charity_a",
+            Locator::Css("a[href='/resources/new']"),
+        )
+        .await?;
 
         c.goto(&app.url("/resources/new")).await?;
         c.find(Locator::Id("ref"))
@@ -266,6 +260,22 @@ async fn type_into(
     c.find(Locator::Id(id)).await?.send_keys(text).await
 }
 
+/// Signs `user` in through the login page and waits for `landmark`, an
+/// element of the page the user lands on.
+async fn sign_in(
+    c: &fantoccini::Client,
+    app: &crate::helpers::TestApp,
+    user: &str,
+    landmark: Locator<'_>,
+) -> Result<(), fantoccini::error::CmdError> {
+    c.goto(&app.url("/login")).await?;
+    type_into(c, "username", user).await?;
+    type_into(c, "password", PASSWORD).await?;
+    c.find(Locator::Id("login-submit")).await?.click().await?;
+    c.wait().for_element(landmark).await?;
+    Ok(())
+}
+
 #[actix_web::test]
 async fn an_adviser_records_a_household_with_two_members_and_an_assessment() {
     let Some((_driver, c)) = browser().await else {
@@ -276,12 +286,8 @@ async fn an_adviser_records_a_household_with_two_members_and_an_assessment() {
     let child_id = crate::households::id("31011820100901003");
 
     let result = async {
-        c.goto(&app.url("/login")).await?;
-        type_into(&c, "username", "adviser").await?;
-        type_into(&c, "password", PASSWORD).await?;
-        c.find(Locator::Id("login-submit")).await?.click().await?;
         // The adviser lands on the work queue.
-        c.wait().for_element(Locator::Id("first-visits")).await?;
+        sign_in(&c, &app, "adviser", Locator::Id("first-visits")).await?;
 
         c.goto(&app.url("/households/new")).await?;
         let region = c.find(Locator::Id("region")).await?;
@@ -494,19 +500,7 @@ async fn a_charity_pledges_against_a_published_need_list() {
         assert!(page.contains("登录后在线认领"), "{page}");
         crate::events::assert_no_secrets("public page", &page, &f.secrets);
 
-        c.goto(&app.url("/login")).await?;
-        c.find(Locator::Id("username"))
-            .await?
-            .send_keys("charity_a")
-            .await?;
-        c.find(Locator::Id("password"))
-            .await?
-            .send_keys(PASSWORD)
-            .await?;
-        c.find(Locator::Id("login-submit")).await?.click().await?;
-        c.wait()
-            .for_element(Locator::Css("a[href='/events']"))
-            .await?;
+        sign_in(&c, &app, "charity_a", Locator::Css("a[href='/events']")).await?;
         c.goto(&app.url(&format!("/events/{r}"))).await?;
         c.wait().for_element(Locator::Id("pledge-form")).await?;
         // Too many first: the error is shown next to the field.
@@ -612,19 +606,7 @@ async fn paper_pages_print_on_a4_from_chromium() {
     let (event, agreement) = crate::events::signed_event(&app, &needs).await;
 
     let result = async {
-        c.goto(&app.url("/login")).await?;
-        c.find(Locator::Id("username"))
-            .await?
-            .send_keys("admin")
-            .await?;
-        c.find(Locator::Id("password"))
-            .await?
-            .send_keys(PASSWORD)
-            .await?;
-        c.find(Locator::Id("login-submit")).await?.click().await?;
-        c.wait()
-            .for_element(Locator::Css("a[href='/work']"))
-            .await?;
+        sign_in(&c, &app, "admin", Locator::Css("a[href='/work']")).await?;
         let mut pdfs = Vec::new();
         for path in [
             format!("/households/{household}/bundle"),
